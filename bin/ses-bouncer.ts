@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { runCli } from '../cli/main.js';
+
+const io = {
+  stdout: (line: string) => process.stdout.write(`${line}\n`),
+  stderr: (line: string) => process.stderr.write(`${line}\n`),
+};
+
+runCli(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // A bug, not a user's mistake: one line unless asked for the stack.
+    io.stderr(`ses-bouncer: internal error: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.SES_BOUNCER_DEBUG) io.stderr(error instanceof Error ? (error.stack ?? '') : '');
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,34 @@
+import { formatIssue, loadPolicyFile, PolicyError, type CompiledPolicy } from '../lambda/core/index.js';
+import { ExitCode, type CliIo } from './io.js';
+
+/** `ses-bouncer check POLICY`: a one-line summary and exit 0, or one `path: message` line per problem and exit 2. */
+export function runCheck(file: string, io: CliIo): ExitCode {
+  const policy = loadPolicyOrReport(file, io.stdout);
+  if (policy === undefined) return ExitCode.Usage;
+  io.stdout(summarize(file, policy));
+  return ExitCode.Ok;
+}
+
+/** The policy, or undefined after printing each problem as `path: message` to `print`. */
+export function loadPolicyOrReport(file: string, print: (line: string) => void): CompiledPolicy | undefined {
+  try {
+    return loadPolicyFile(file);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    for (const issue of error.issues) print(formatIssue(issue));
+    return undefined;
+  }
+}
+
+function summarize(file: string, policy: CompiledPolicy): string {
+  const counts = policy.rules.reduce<Record<string, number>>((acc, rule) => ({ ...acc, [rule.then]: (acc[rule.then] ?? 0) + 1 }), {});
+  const ruleSummary = Object.entries(counts)
+    .map(([action, count]) => `${count} ${action}`)
+    .join(', ');
+  const lists = Object.entries(policy.document.lists ?? {});
+  const patterns = lists.reduce((sum, [, entries]) => sum + (Array.isArray(entries) ? entries.length : 0), 0);
+  return (
+    `${file}: valid; mode ${policy.mode}; ${policy.rules.length} rule${policy.rules.length === 1 ? '' : 's'}` +
+    `${ruleSummary ? ` (${ruleSummary})` : ''}; ${lists.length} list${lists.length === 1 ? '' : 's'} (${patterns} patterns); default ${policy.default}`
+  );
+}

@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { loadPolicyOrReport, runCheck } from './check.js';
+import { runDecide } from './decide.js';
+import { ExitCode, UsageError, type CliIo } from './io.js';
+
+export const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES, safely.
+
+Usage:
+  ses-bouncer check POLICY
+      Validate a policy file (YAML or JSON). Exit 0 with a summary, or exit 2 with one
+      "path: message" line per problem.
+  ses-bouncer decide --policy POLICY [--now ISO] EVENT.json...
+      Decide SES receipt events offline (no AWS, no network): one JSON line per record.
+      --now fixes the clock for the 24 h bounce window. Exit 1 if a record or file could
+      not be decided (it prints {"error": ...} in its place), 2 for an invalid policy.
+  ses-bouncer serve-ses [--port 4579] [--rate 1] [--out out/bounces]
+      Run a local SES endpoint (SendBounce, SES Query protocol) for testing without AWS.
+  ses-bouncer --help
+      This text.
+
+Exit codes: 0 success, 1 some input could not be processed, 2 usage error or invalid policy.`;
+
+type Command = (args: string[], io: CliIo) => Promise<ExitCode> | ExitCode;
+
+const COMMANDS: Record<string, Command> = {
+  check: (args, io) => {
+    const { positionals } = parse(args, {});
+    if (positionals.length !== 1) throw new UsageError('check takes exactly one policy file');
+    return runCheck(positionals[0]!, io);
+  },
+  decide: (args, io) => {
+    const { values, positionals } = parse(args, { policy: { type: 'string' }, now: { type: 'string' } });
+    if (values.policy === undefined) throw new UsageError('decide needs --policy POLICY');
+    if (positionals.length === 0) throw new UsageError('decide needs at least one EVENT.json');
+    const now = values.now === undefined ? new Date() : parseNow(values.now);
+    const policy = loadPolicyOrReport(values.policy, io.stderr);
+    if (policy === undefined) return ExitCode.Usage;
+    return runDecide(policy, positionals, now, io);
+  },
+  'serve-ses': async (args, io) => {
+    const { values, positionals } = parse(args, { port: { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' } });
+    if (positionals.length > 0) throw new UsageError(`serve-ses takes no arguments, got "${positionals[0]}"`);
+    const port = positiveNumber('--port', values.port ?? '4579', true);
+    const rate = positiveNumber('--rate', values.rate ?? '1', false);
+    const { serveSes } = await import('../local/serve-ses.js');
+    await serveSes({ port, rate, out: values.out ?? 'out/bounces' }, io);
+    return ExitCode.Ok;
+  },
+};
+
+/** Runs the CLI; returns the exit code. Only a bug escapes as an exception. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(USAGE);
+    return ExitCode.Ok;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (command === undefined) throw new UsageError(`unknown command "${name}"`);
+    if (args.includes('--help') || args.includes('-h')) {
+      io.stdout(USAGE);
+      return ExitCode.Ok;
+    }
+    return await command(args, io);
+  } catch (error) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.stderr(`ses-bouncer: ${(error as Error).message}`);
+      io.stderr('Run "ses-bouncer --help" for usage.');
+      return ExitCode.Usage;
+    }
+    throw error;
+  }
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: T) {
+  return parseArgs({ args, options, allowPositionals: true, strict: true });
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return error instanceof TypeError && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS');
+}
+
+function parseNow(value: string): Date {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new UsageError(`--now: "${value}" is not an ISO 8601 date-time`);
+  return new Date(time);
+}
+
+function positiveNumber(flag: string, value: string, integer: boolean): number {
+  const number = Number(value);
+  const valid = value.trim() !== '' && Number.isFinite(number) && (integer ? Number.isInteger(number) && number >= 0 && number < 65536 : number > 0);
+  if (!valid) throw new UsageError(`${flag}: "${value}" is not a ${integer ? 'port number' : 'positive number'}`);
+  return number;
+}

@@ -1,0 +1,93 @@
+import { parseAddress } from './address.js';
+import { buildSendBounce, type BouncedRecipient, type SendBounceInput } from './dsn.js';
+import type { SesRecord } from './event.js';
+import { GuardName, messageGuard } from './guards.js';
+import { viewMessage, type MessageView } from './message.js';
+import type { Action, BounceType } from './policy-schema.js';
+import type { CompiledPolicy, CompiledRule } from './policy.js';
+
+export const Disposition = { StopRuleSet: 'STOP_RULE_SET', Continue: 'CONTINUE' } as const;
+export type Disposition = (typeof Disposition)[keyof typeof Disposition];
+
+/** What happens to one envelope recipient (SPEC §6 `decide` output). */
+export interface RecipientDecision {
+  readonly address: string;
+  readonly action: Action;
+  /** The rule that matched, or null when the policy default applied. */
+  readonly rule: string | null;
+  /** The first guard that turned a bounce into onGuard. */
+  readonly guard?: GuardName;
+  readonly bounceType?: BounceType;
+  readonly status?: string;
+}
+
+export interface Decision {
+  readonly messageId: string;
+  readonly disposition: Disposition;
+  readonly recipients: readonly RecipientDecision[];
+  readonly sendBounce: SendBounceInput | null;
+  readonly dryRun?: true;
+}
+
+/** A decision with what the handler needs to bounce only the recipients it manages to claim. */
+export interface DecisionPlan {
+  readonly decision: Decision;
+  readonly message: MessageView;
+  readonly bounced: readonly BouncedRecipient[];
+}
+
+/** The pure heart of ses-bouncer: (record, policy, now) → decision. */
+export function decide(record: SesRecord, policy: CompiledPolicy, now: Date): Decision {
+  return planDecision(record, policy, now).decision;
+}
+
+export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Date): DecisionPlan {
+  const message = viewMessage(record);
+  const guard = messageGuard(message, policy.guards, now);
+  const bounced: BouncedRecipient[] = [];
+  // Only the envelope recipients this receipt rule matched: header To/Cc are never decided (SPEC §4).
+  const recipients = record.ses.receipt.recipients.map((address): RecipientDecision => {
+    const rule = firstMatchingRule(policy, message, address);
+    if (rule === undefined) return { address, action: policy.default, rule: null };
+    if (rule.then !== 'bounce') return { address, action: rule.then, rule: rule.name };
+    if (guard !== undefined) return { address, action: policy.guards.onGuard, rule: rule.name, guard };
+    bounced.push({ address, rule });
+    return { address, action: 'bounce', rule: rule.name, bounceType: rule.bounce!.bounceType, status: rule.bounce!.status };
+  });
+  return { decision: assemble(message, policy, recipients, buildSendBounce(message, bounced, policy, now)), message, bounced };
+}
+
+/**
+ * The sender-rate guard (last in SPEC §4's order): the sender is over its hourly budget, so
+ * every bounce of this decision becomes onGuard.
+ */
+export function guardSenderRate(plan: DecisionPlan, policy: CompiledPolicy): DecisionPlan {
+  const recipients = plan.decision.recipients.map((recipient): RecipientDecision => {
+    if (recipient.action !== 'bounce') return recipient;
+    return { address: recipient.address, action: policy.guards.onGuard, rule: recipient.rule, guard: GuardName.SenderRate };
+  });
+  return { decision: assemble(plan.message, policy, recipients, null), message: plan.message, bounced: [] };
+}
+
+function firstMatchingRule(policy: CompiledPolicy, message: MessageView, address: string): CompiledRule | undefined {
+  const parsed = parseAddress(address);
+  return policy.rules.find((rule) => rule.matches(message, parsed));
+}
+
+function assemble(
+  message: MessageView,
+  policy: CompiledPolicy,
+  recipients: readonly RecipientDecision[],
+  sendBounce: SendBounceInput | null,
+): Decision {
+  const dryRun = policy.mode === 'dry-run';
+  // STOP_RULE_SET only when nothing is delivered; dry-run never changes what SES does.
+  const delivered = recipients.some((recipient) => recipient.action === 'deliver');
+  return {
+    messageId: message.messageId,
+    disposition: dryRun || delivered ? Disposition.Continue : Disposition.StopRuleSet,
+    recipients,
+    sendBounce,
+    ...(dryRun ? { dryRun: true as const } : {}),
+  };
+}

@@ -1,0 +1,367 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import type { ParsedAddress } from './address.js';
+import { BOUNCE_DEFAULTS, smtpClass, statusClass } from './bounce-types.js';
+import { PolicyError, type PolicyIssue } from './errors.js';
+import { formatPath } from './event.js';
+import type { MessageView } from './message.js';
+import { AddressMatcher, parseAddressPattern, type AddressPattern } from './patterns.js';
+import {
+  PolicyDocument,
+  type Action,
+  type BounceType,
+  type ConditionInput,
+  type RuleInput,
+} from './policy-schema.js';
+import { compileRegex } from './regex.js';
+import { hasControlCharacters } from './text.js';
+
+export interface ExtensionField {
+  readonly Name: string;
+  readonly Value: string;
+}
+
+/** Everything a bounce rule puts into the DSN, with the RFC 3463 defaults filled in. */
+export interface BounceSpec {
+  readonly bounceType: BounceType;
+  readonly status: string;
+  readonly smtpCode: number;
+  readonly diagnostic: string;
+  readonly explanation: string | undefined;
+  readonly extensionFields: readonly ExtensionField[];
+  readonly recipientArn: string | undefined;
+}
+
+export type RecipientTest = (message: MessageView, recipient: ParsedAddress | undefined) => boolean;
+
+export interface CompiledRule {
+  readonly index: number;
+  readonly name: string;
+  readonly then: Action;
+  readonly matches: RecipientTest;
+  readonly bounce: BounceSpec | undefined;
+}
+
+export type Guards = PolicyDocument['guards'];
+
+export interface CompiledPolicy {
+  readonly mode: PolicyDocument['mode'];
+  readonly bounce: {
+    readonly sender: string;
+    readonly senderArn: string | undefined;
+    readonly reportingMta: string;
+    readonly extensionFields: readonly ExtensionField[];
+  };
+  readonly guards: Guards;
+  readonly rules: readonly CompiledRule[];
+  readonly default: PolicyDocument['default'];
+  /** The policy with every list inlined: self-contained, so it can be bundled and loaded anywhere. */
+  readonly document: PolicyDocument;
+}
+
+/** Reads, validates and compiles a policy file (YAML, or JSON by its .json extension). Throws PolicyError naming every problem. */
+export function loadPolicyFile(file: string): CompiledPolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PolicyError(file, [{ path: '', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }], {
+      cause: error,
+    });
+  }
+  const baseDir = dirname(resolve(file));
+  return parsePolicy(text, {
+    fileName: file,
+    format: extname(file).toLowerCase() === '.json' ? 'json' : 'yaml',
+    readListFile: (name) => readFileSync(resolve(baseDir, name), 'utf8'),
+  });
+}
+
+export interface ParsePolicyOptions {
+  /** Used in messages. */
+  readonly fileName: string;
+  /** @default 'yaml' (YAML also reads JSON, but JSON files get JSON's messages) */
+  readonly format?: 'yaml' | 'json';
+  /** Reads a list file named relative to the policy. @default none: a list file is an error */
+  readonly readListFile?: (name: string) => string;
+}
+
+export function parsePolicy(text: string, options: ParsePolicyOptions): CompiledPolicy {
+  const raw = parseText(text, options);
+  const issues = controlCharacterIssues(raw);
+  const parsed = PolicyDocument.safeParse(raw);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (issues.length > 0 || !parsed.success) throw new PolicyError(options.fileName, dedupeByPath(issues));
+  const compiler = new PolicyCompiler(parsed.data, options);
+  const policy = compiler.compile();
+  if (compiler.issues.length > 0) throw new PolicyError(options.fileName, compiler.issues);
+  return policy;
+}
+
+function parseText(text: string, options: ParsePolicyOptions): unknown {
+  let raw: unknown;
+  try {
+    raw = options.format === 'json' ? JSON.parse(text) : YAML.parse(text, { uniqueKeys: true, prettyErrors: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    throw new PolicyError(options.fileName, [{ path: '', message: `not valid ${options.format === 'json' ? 'JSON' : 'YAML'}: ${message}` }], {
+      cause: error,
+    });
+  }
+  if (raw === null || raw === undefined) throw new PolicyError(options.fileName, [{ path: '', message: 'the policy is empty' }]);
+  return raw;
+}
+
+/** SPEC §3: a value with control characters (CR, LF, TAB...) is an error, wherever it stands. */
+function controlCharacterIssues(raw: unknown, path: PropertyKey[] = [], issues: PolicyIssue[] = []): PolicyIssue[] {
+  if (typeof raw === 'string') {
+    if (hasControlCharacters(raw)) issues.push({ path: formatPath(path), message: 'contains a control character (CR, LF, TAB or another)' });
+  } else if (Array.isArray(raw)) {
+    raw.forEach((item, index) => controlCharacterIssues(item, [...path, index], issues));
+  } else if (raw !== null && typeof raw === 'object') {
+    for (const [key, value] of Object.entries(raw)) {
+      if (hasControlCharacters(key)) issues.push({ path: formatPath([...path, key]), message: 'the key contains a control character' });
+      else controlCharacterIssues(value, [...path, key], issues);
+    }
+  }
+  return issues;
+}
+
+function zodIssues(error: z.ZodError): PolicyIssue[] {
+  return error.issues.flatMap((issue): PolicyIssue[] => {
+    const path = formatPath(issue.path);
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+      case 'invalid_type':
+        return [{ path, message: /received undefined$/.test(issue.message) ? 'required' : `expected ${issue.expected}` }];
+      case 'invalid_value':
+        return [
+          {
+            path,
+            message: issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.join(', ')}`,
+          },
+        ];
+      case 'too_small':
+        return [{ path, message: issue.origin === 'array' || issue.origin === 'string' ? 'must not be empty' : `must be at least ${issue.minimum}` }];
+      case 'too_big':
+        return [{ path, message: `must be at most ${issue.maximum}${issue.origin === 'string' ? ' characters' : ''}` }];
+      default:
+        return [{ path, message: issue.message }];
+    }
+  });
+}
+
+function dedupeByPath(issues: PolicyIssue[]): PolicyIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    if (seen.has(issue.path)) return false;
+    seen.add(issue.path);
+    return true;
+  });
+}
+
+const BOUNCE_ONLY_FIELDS = ['bounceType', 'status', 'smtpCode', 'diagnostic', 'explanation', 'extensionFields', 'recipientArn'] as const;
+const ALWAYS: RecipientTest = () => true;
+
+/** Cross-checks what the schema cannot see (lists, shadowed rules, status classes) and builds the matchers. */
+class PolicyCompiler {
+  readonly issues: PolicyIssue[] = [];
+  private readonly lists = new Map<string, AddressPattern[]>();
+  private readonly inlinedLists: Record<string, string[]> = {};
+
+  constructor(
+    private readonly document: PolicyDocument,
+    private readonly options: ParsePolicyOptions,
+  ) {}
+
+  compile(): CompiledPolicy {
+    this.loadLists();
+    const rules = this.document.rules.map((rule, index) => this.compileRule(rule, index));
+    this.checkReachability();
+    this.checkUniqueNames(rules);
+    const { bounce } = this.document;
+    return {
+      mode: this.document.mode,
+      bounce: {
+        sender: bounce.sender,
+        senderArn: bounce.senderArn,
+        reportingMta: bounce.reportingMta,
+        extensionFields: toExtensionFields(bounce.extensionFields),
+      },
+      guards: this.document.guards,
+      rules,
+      default: this.document.default,
+      document: { ...this.document, ...(this.document.lists ? { lists: this.inlinedLists } : {}) },
+    };
+  }
+
+  private loadLists(): void {
+    for (const [name, source] of Object.entries(this.document.lists ?? {})) {
+      const patterns: AddressPattern[] = [];
+      const texts: string[] = [];
+      const add = (text: string, path: string, where: string): void => {
+        const pattern = parseAddressPattern(text);
+        if (pattern === undefined) this.issues.push({ path, message: `${where}not an address pattern: ${JSON.stringify(text)}` });
+        else if (pattern.kind === 'list') this.issues.push({ path, message: `${where}a list cannot refer to another list` });
+        else {
+          patterns.push(pattern);
+          texts.push(text.trim());
+        }
+      };
+      if (Array.isArray(source)) {
+        source.forEach((text, index) => add(text, `lists.${name}[${index}]`, ''));
+      } else {
+        const path = `lists.${name}.file`;
+        const content = this.readListFile(source.file, path);
+        content?.split(/\r?\n/).forEach((line, index) => {
+          const text = line.trim();
+          if (text === '' || text.startsWith('#')) return;
+          add(text, path, `${basename(source.file)} line ${index + 1}: `);
+        });
+      }
+      this.lists.set(name, patterns);
+      this.inlinedLists[name] = texts;
+    }
+  }
+
+  private readListFile(file: string, path: string): string | undefined {
+    if (!this.options.readListFile) {
+      this.issues.push({ path, message: 'list files are not available here; inline the list' });
+      return undefined;
+    }
+    try {
+      return this.options.readListFile(file);
+    } catch (error) {
+      this.issues.push({ path, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+      return undefined;
+    }
+  }
+
+  private compileRule(rule: RuleInput, index: number): CompiledRule {
+    const path = `rules[${index}]`;
+    const name = rule.name ?? path;
+    const matches = rule.when === undefined ? ALWAYS : this.compileCondition(rule.when, `${path}.when`);
+    return { index, name, then: rule.then, matches, bounce: this.compileBounce(rule, path) };
+  }
+
+  private compileBounce(rule: RuleInput, path: string): BounceSpec | undefined {
+    if (rule.then !== 'bounce') {
+      for (const field of BOUNCE_ONLY_FIELDS) {
+        if (rule[field] !== undefined) this.issues.push({ path: `${path}.${field}`, message: 'only allowed with then: bounce' });
+      }
+      return undefined;
+    }
+    if (rule.bounceType === undefined) {
+      this.issues.push({ path: `${path}.bounceType`, message: 'required with then: bounce' });
+      return undefined;
+    }
+    const defaults = BOUNCE_DEFAULTS[rule.bounceType];
+    const status = rule.status ?? defaults.status;
+    const smtpCode = rule.smtpCode ?? defaults.smtpCode;
+    if (statusClass(status) !== smtpClass(smtpCode)) {
+      // RFC 3463 §3.1: the status class must agree with the SMTP reply's first digit.
+      const field = rule.smtpCode !== undefined ? 'smtpCode' : 'status';
+      this.issues.push({
+        path: `${path}.${field}`,
+        message: `SMTP code ${smtpCode} and status ${status} are of different classes (4xx goes with 4.x.x, 5xx with 5.x.x)`,
+      });
+    }
+    return {
+      bounceType: rule.bounceType,
+      status,
+      smtpCode,
+      diagnostic: rule.diagnostic ?? defaults.diagnostic,
+      explanation: rule.explanation,
+      extensionFields: toExtensionFields(rule.extensionFields),
+      recipientArn: rule.recipientArn,
+    };
+  }
+
+  private compileCondition(condition: ConditionInput, path: string): RecipientTest {
+    const tests: RecipientTest[] = [];
+    const addresses = (key: 'recipient' | 'sender' | 'from'): AddressMatcher | undefined => {
+      const value = condition[key];
+      if (value === undefined) return undefined;
+      const texts = typeof value === 'string' ? [value] : value;
+      const patterns = texts.map((text, index) => {
+        const pattern = parseAddressPattern(text)!; // the schema has checked it
+        if (pattern.kind === 'list' && !this.lists.has(pattern.name)) {
+          const where = typeof value === 'string' ? `${path}.${key}` : `${path}.${key}[${index}]`;
+          this.issues.push({ path: where, message: `unknown list "${pattern.name}"` });
+        }
+        return pattern;
+      });
+      return new AddressMatcher(patterns, this.lists);
+    };
+    const recipient = addresses('recipient');
+    if (recipient) tests.push((_, address) => address !== undefined && recipient.matches(address));
+    const sender = addresses('sender');
+    if (sender) tests.push((message) => message.senderAddress !== undefined && sender.matches(message.senderAddress));
+    const from = addresses('from');
+    if (from) tests.push((message) => message.fromAddresses.some((address) => from.matches(address)));
+    if (condition.subject !== undefined) {
+      const subject = compileRegex(condition.subject);
+      tests.push((message) => message.subjects.some((value) => subject.test(value)));
+    }
+    for (const [name, source] of Object.entries(condition.header ?? {})) {
+      const key = name.toLowerCase();
+      const regex = compileRegex(source);
+      tests.push((message) => (message.headers.get(key) ?? []).some((value) => regex.test(value)));
+    }
+    for (const key of ['spam', 'virus', 'spf', 'dkim', 'dmarc'] as const) {
+      const value = condition[key];
+      if (value === undefined) continue;
+      const accepted = new Set<string>(typeof value === 'string' ? [value] : value);
+      tests.push((message) => message.verdicts[key] !== undefined && accepted.has(message.verdicts[key]));
+    }
+    if (condition.dmarcPolicy !== undefined) {
+      const values = typeof condition.dmarcPolicy === 'string' ? [condition.dmarcPolicy] : condition.dmarcPolicy;
+      const accepted = new Set(values.map((value) => value.toLowerCase()));
+      tests.push((message) => message.dmarcPolicy !== undefined && accepted.has(message.dmarcPolicy));
+    }
+    if (condition.any) {
+      const any = condition.any.map((inner, index) => this.compileCondition(inner, `${path}.any[${index}]`));
+      tests.push((message, address) => any.some((test) => test(message, address)));
+    }
+    if (condition.all) {
+      const all = condition.all.map((inner, index) => this.compileCondition(inner, `${path}.all[${index}]`));
+      tests.push((message, address) => all.every((test) => test(message, address)));
+    }
+    if (condition.not) {
+      const not = this.compileCondition(condition.not, `${path}.not`);
+      tests.push((message, address) => !not(message, address));
+    }
+    if (tests.length === 0) return ALWAYS;
+    if (tests.length === 1) return tests[0]!;
+    return (message, address) => tests.every((test) => test(message, address));
+  }
+
+  /** SPEC §3: a rule behind a match-all rule (no `when`, or `when: {}`) can never match. */
+  private checkReachability(): void {
+    const catchAll = this.document.rules.findIndex((rule) => rule.when === undefined || Object.keys(rule.when).length === 0);
+    if (catchAll === -1) return;
+    const catchAllName = this.document.rules[catchAll]!.name ?? `rules[${catchAll}]`;
+    for (let index = catchAll + 1; index < this.document.rules.length; index++) {
+      this.issues.push({
+        path: `rules[${index}]`,
+        message: `unreachable: rule "${catchAllName}" (rules[${catchAll}]) before it matches everything`,
+      });
+    }
+  }
+
+  private checkUniqueNames(rules: readonly CompiledRule[]): void {
+    const first = new Map<string, number>();
+    for (const rule of rules) {
+      const earlier = first.get(rule.name);
+      if (earlier === undefined) first.set(rule.name, rule.index);
+      else this.issues.push({ path: `rules[${rule.index}].name`, message: `duplicate rule name "${rule.name}" (also rules[${earlier}])` });
+    }
+  }
+}
+
+function toExtensionFields(fields: Record<string, string> | undefined): ExtensionField[] {
+  return Object.entries(fields ?? {}).map(([Name, Value]) => ({ Name, Value }));
+}
