@@ -78,7 +78,8 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(args: s
 }
 
 function isParseArgsError(error: unknown): boolean {
-  return error instanceof TypeError && typeof (error as NodeJS.ErrnoException).code === 'string' && (error as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS');
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
 function parseNow(value: string): Date {

@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../cli/main.js';
+import { documentedEvent, rawRecord } from '../support/events.js';
+
+async function run(...argv: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await runCli(argv, { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l) });
+  return { code, stdout, stderr, json: () => stdout.map((line) => JSON.parse(line)) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+const NOW = ['--now', '2026-11-24T10:00:00Z'];
+
+describe('ses-bouncer check', () => {
+  it('prints a one-line summary and exits 0 for a valid policy', async () => {
+    const result = await run('check', 'examples/policy.yaml');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual([expect.stringMatching(/^examples\/policy\.yaml: valid; mode enforce; 6 rules/)]);
+  });
+
+  it('prints one path: message line per error and exits 2', async () => {
+    const policy = file(
+      'bad.yaml',
+      'version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com }\nrules:\n  - { name: a, when: { recipient: [nope] }, then: drop }\n  - { name: b, then: bogus }\n',
+    );
+    const result = await run('check', policy);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual(['rules[0].when.recipient[0]: not an address pattern', 'rules[1].then: must be one of deliver, drop, bounce']);
+  });
+
+  it('exits 2 with a clear message for a missing file', async () => {
+    const result = await run('check', join(dir, 'missing.yaml'));
+    expect(result.code).toBe(2);
+    expect(result.stdout[0]).toMatch(/cannot read .*missing\.yaml: ENOENT/);
+  });
+});
+
+describe('ses-bouncer decide', () => {
+  it('prints one JSON object per record with the contract fields', async () => {
+    const result = await run('decide', '--policy', 'examples/policy.yaml', ...NOW, '../shared/examples/ses-receipt-event.json');
+    expect(result.code).toBe(0);
+    const [decision] = result.json();
+    expect(Object.keys(decision)).toEqual(['messageId', 'disposition', 'recipients', 'sendBounce']);
+    expect(decision).toMatchObject({
+      messageId: 'o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1',
+      disposition: 'STOP_RULE_SET',
+      recipients: [{ address: 'nobody@example.com', action: 'bounce', rule: 'unknown-mailbox', bounceType: 'DoesNotExist', status: '5.1.1' }],
+      sendBounce: { OriginalMessageId: 'o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1', BounceSender: 'mailer-daemon@example.com' },
+    });
+  });
+
+  it('uses the real clock without --now, so a two-day-old event is past the window', async () => {
+    const result = await run('decide', '--policy', 'examples/policy.yaml', '../shared/examples/ses-receipt-event.json');
+    expect(result.json()[0].recipients[0]).toMatchObject({ action: 'drop', guard: 'window-expired' });
+  });
+
+  it('prints {"error"} in place of a bad record or file, carries on, and exits 1', async () => {
+    const mixed = file('mixed.json', { Records: [rawRecord(), { ses: { mail: {} } }] });
+    const broken = file('broken.json', '{ not json');
+    const result = await run('decide', '--policy', 'examples/policy.yaml', ...NOW, mixed, broken, join(dir, 'absent.json'), 'examples/events/02-staff-delivered.json');
+    expect(result.code).toBe(1);
+    const lines = result.json();
+    expect(lines).toHaveLength(5);
+    expect(lines[0].messageId).toBe('o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1');
+    expect(lines[1].error).toMatch(/Records\[1\]\.ses\.mail\.timestamp/);
+    expect(lines[2].error).toMatch(/broken\.json: not valid JSON/);
+    expect(lines[3].error).toMatch(/cannot read .*absent\.json: ENOENT/);
+    expect(lines[4].recipients[0].action).toBe('deliver');
+  });
+
+  it('marks dry-run decisions and always continues', async () => {
+    const policy = file('dry.yaml', 'version: 1\nmode: dry-run\nbounce: { sender: m@example.com, reportingMta: mx.example.com }\nrules:\n  - { name: gone, then: bounce, bounceType: DoesNotExist }\n');
+    const [decision] = (await run('decide', '--policy', policy, ...NOW, file('event.json', documentedEvent()))).json();
+    expect(decision).toMatchObject({ dryRun: true, disposition: 'CONTINUE', recipients: [{ action: 'bounce' }] });
+    expect(decision.sendBounce.BouncedRecipientInfoList).toHaveLength(1);
+  });
+
+  it('exits 2 with the check messages for an invalid policy, deciding nothing', async () => {
+    const policy = file('invalid.yaml', 'version: 2\nrules: []\n');
+    const result = await run('decide', '--policy', policy, 'examples/events/01-unknown-mailbox.json');
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr).toEqual(['version: must be 1', 'bounce: required']);
+  });
+
+  it('takes a directory as its .json files in name order', async () => {
+    const result = await run('decide', '--policy', 'examples/policy.yaml', ...NOW, 'examples/events');
+    expect(result.json().map((d) => d.messageId.slice(0, 4))).toEqual(['o3vr', 'b8k2', 'c4n7', 'd1p9', 'e6r3', 'f2s8', 'g9t1', 'h3u5', 'i7v2', 'j5w8', 'k2x4', 'l8y6', 'm4z9', 'n1a3', 'o6b7', 'p2c5', 'q9d1']);
+  });
+});
+
+describe('usage', () => {
+  it.each([[[]], [['--help']], [['decide', '--help']]])('%p explains itself and exits 0', async (argv) => {
+    const result = await run(...argv);
+    expect(result.code).toBe(0);
+    expect(result.stdout.join('\n')).toContain('ses-bouncer decide --policy POLICY');
+  });
+
+  it.each([
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['check'], 'check takes exactly one policy file'],
+    [['decide', 'x.json'], 'decide needs --policy POLICY'],
+    [['decide', '--policy', 'examples/policy.yaml'], 'decide needs at least one EVENT.json'],
+    [['decide', '--policy', 'examples/policy.yaml', '--now', 'tomorrow', 'x.json'], '--now: "tomorrow" is not an ISO 8601 date-time'],
+    [['decide', '--polcy', 'p'], "Unknown option '--polcy'"],
+    [['serve-ses', '--rate', '0'], '--rate: "0" is not a positive number'],
+  ])('%p is a usage error (exit 2): %s', async (argv, message) => {
+    const result = await run(...argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr[0]).toContain(message);
+  });
+
+  it('runs as a real process: exit codes and no stack trace for a user mistake', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/ses-bouncer.ts', ...args], { encoding: 'utf8' });
+    const bad = cli('decide', '--policy', join(dir, 'nope.yaml'), 'x.json');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/cannot read .*nope\.yaml: ENOENT/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const good = cli('decide', '--policy', 'examples/policy.yaml', ...NOW, 'examples/events/04-mixed-recipients.json');
+    expect(good.status).toBe(0);
+    expect(JSON.parse(good.stdout).recipients).toHaveLength(3);
+  });
+});
