@@ -43,18 +43,34 @@ export function decide(record: SesRecord, policy: CompiledPolicy, now: Date): De
 
 export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Date): DecisionPlan {
   const message = viewMessage(record);
-  const guard = messageGuard(message, policy.guards, now);
+  const matchRule = ruleMatcher(policy, message);
+  // Guards are properties of the message: looked at once, and only if something would bounce.
+  let guard: GuardName | undefined | null = null;
   const bounced: BouncedRecipient[] = [];
   // Only the envelope recipients this receipt rule matched: header To/Cc are never decided (SPEC §4).
   const recipients = record.ses.receipt.recipients.map((address): RecipientDecision => {
-    const rule = firstMatchingRule(policy, message, address);
+    const rule = matchRule(address);
     if (rule === undefined) return { address, action: policy.default, rule: null };
     if (rule.then !== 'bounce') return { address, action: rule.then, rule: rule.name };
+    if (guard === null) guard = messageGuard(message, policy.guards, now);
     if (guard !== undefined) return { address, action: policy.guards.onGuard, rule: rule.name, guard };
     bounced.push({ address, rule });
     return { address, action: 'bounce', rule: rule.name, bounceType: rule.bounce!.bounceType, status: rule.bounce!.status };
   });
   return { decision: assemble(message, policy, recipients, buildSendBounce(message, bounced, policy, now)), message, bounced };
+}
+
+/** First match wins; each rule's message-only part is evaluated at most once per message. */
+function ruleMatcher(policy: CompiledPolicy, message: MessageView): (address: string) => CompiledRule | undefined {
+  const messageMatches: (boolean | undefined)[] = [];
+  const holdsForMessage = (rule: CompiledRule): boolean =>
+    rule.messageTest === undefined || (messageMatches[rule.index] ??= rule.messageTest(message));
+  return (address) => {
+    const parsed = parseAddress(address);
+    return policy.rules.find(
+      (rule) => (rule.recipientTest === undefined || rule.recipientTest(message, parsed)) && holdsForMessage(rule),
+    );
+  };
 }
 
 /**
@@ -67,11 +83,6 @@ export function guardSenderRate(plan: DecisionPlan, policy: CompiledPolicy): Dec
     return { address: recipient.address, action: policy.guards.onGuard, rule: recipient.rule, guard: GuardName.SenderRate };
   });
   return { decision: assemble(plan.message, policy, recipients, null), message: plan.message, bounced: [] };
-}
-
-function firstMatchingRule(policy: CompiledPolicy, message: MessageView, address: string): CompiledRule | undefined {
-  const parsed = parseAddress(address);
-  return policy.rules.find((rule) => rule.matches(message, parsed));
 }
 
 function assemble(

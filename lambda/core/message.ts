@@ -20,38 +20,70 @@ export interface MessageView {
 }
 
 export function viewMessage(record: SesRecord): MessageView {
-  const { mail, receipt } = record.ses;
-  const headers = new Map<string, string[]>();
-  for (const { name, value } of mail.headers ?? []) {
-    const key = name.trim().toLowerCase();
-    const values = headers.get(key);
-    if (values) values.push(value);
-    else headers.set(key, [value]);
-  }
-  // With headersTruncated the header list may miss From or Subject, which commonHeaders still carries.
-  const fromValues = [...(headers.get('from') ?? []), ...(mail.commonHeaders?.from ?? [])];
-  const subjects = [...(headers.get('subject') ?? [])];
-  const commonSubject = mail.commonHeaders?.subject;
-  if (commonSubject !== undefined && !subjects.includes(commonSubject)) subjects.push(commonSubject);
-  const sender = mail.source.trim();
-  return {
-    messageId: mail.messageId,
-    sender,
-    senderAddress: parseAddress(sender),
-    fromAddresses: uniqueAddresses(fromValues.flatMap(headerAddresses)),
-    subjects,
-    headers,
-    verdicts: {
+  return new SesMessageView(record);
+}
+
+/** Fields that only some policies or guards look at (headers, From addresses, subjects) are computed on first use. */
+class SesMessageView implements MessageView {
+  readonly messageId: string;
+  readonly sender: string;
+  readonly senderAddress: ParsedAddress | undefined;
+  readonly verdicts: MessageView['verdicts'];
+  readonly dmarcPolicy: string | undefined;
+  readonly receiptTime: Date;
+  readonly arrivalTime: Date;
+  private headerCache: ReadonlyMap<string, readonly string[]> | undefined;
+  private fromCache: readonly ParsedAddress[] | undefined;
+  private subjectCache: readonly string[] | undefined;
+
+  constructor(private readonly record: SesRecord) {
+    const { mail, receipt } = record.ses;
+    this.messageId = mail.messageId;
+    this.sender = mail.source.trim();
+    this.senderAddress = parseAddress(this.sender);
+    this.verdicts = {
       spam: receipt.spamVerdict?.status,
       virus: receipt.virusVerdict?.status,
       spf: receipt.spfVerdict?.status,
       dkim: receipt.dkimVerdict?.status,
       dmarc: receipt.dmarcVerdict?.status,
-    },
-    dmarcPolicy: receipt.dmarcPolicy?.trim().toLowerCase(),
-    receiptTime: new Date(receipt.timestamp),
-    arrivalTime: new Date(mail.timestamp),
-  };
+    };
+    this.dmarcPolicy = receipt.dmarcPolicy?.trim().toLowerCase();
+    this.receiptTime = new Date(receipt.timestamp);
+    this.arrivalTime = new Date(mail.timestamp);
+  }
+
+  get headers(): ReadonlyMap<string, readonly string[]> {
+    if (this.headerCache === undefined) {
+      const headers = new Map<string, string[]>();
+      for (const { name, value } of this.record.ses.mail.headers ?? []) {
+        const key = name.trim().toLowerCase();
+        const values = headers.get(key);
+        if (values) values.push(value);
+        else headers.set(key, [value]);
+      }
+      this.headerCache = headers;
+    }
+    return this.headerCache;
+  }
+
+  // With headersTruncated the header list may miss From or Subject, which commonHeaders still carries.
+  get fromAddresses(): readonly ParsedAddress[] {
+    this.fromCache ??= uniqueAddresses(
+      [...(this.headers.get('from') ?? []), ...(this.record.ses.mail.commonHeaders?.from ?? [])].flatMap(headerAddresses),
+    );
+    return this.fromCache;
+  }
+
+  get subjects(): readonly string[] {
+    if (this.subjectCache === undefined) {
+      const subjects = [...(this.headers.get('subject') ?? [])];
+      const common = this.record.ses.mail.commonHeaders?.subject;
+      if (common !== undefined && !subjects.includes(common)) subjects.push(common);
+      this.subjectCache = subjects;
+    }
+    return this.subjectCache;
+  }
 }
 
 function uniqueAddresses(raw: readonly string[]): ParsedAddress[] {

@@ -103,7 +103,8 @@ export const Condition: z.ZodType<ConditionInput> = z.lazy(() =>
       all: z.array(Condition).min(1).optional().describe('Every one of these holds'),
       not: Condition.optional().describe('This does not hold'),
     })
-    .describe('Every key present must hold; {} matches everything'),
+    .describe('Every key present must hold; {} matches everything')
+    .meta({ id: 'Condition' }),
 );
 
 export const Action = ['deliver', 'drop', 'bounce'] as const;

@@ -35,12 +35,22 @@ export interface BounceSpec {
 }
 
 export type RecipientTest = (message: MessageView, recipient: ParsedAddress | undefined) => boolean;
+export type MessageTest = (message: MessageView) => boolean;
 
-export interface CompiledRule {
+/**
+ * A condition split into the part that depends only on the message, which a decision
+ * evaluates once per message however many recipients it has, and the part that looks at the
+ * recipient. Absent parts hold; both absent is a match-all.
+ */
+export interface CompiledCondition {
+  readonly messageTest: MessageTest | undefined;
+  readonly recipientTest: RecipientTest | undefined;
+}
+
+export interface CompiledRule extends CompiledCondition {
   readonly index: number;
   readonly name: string;
   readonly then: Action;
-  readonly matches: RecipientTest;
   readonly bounce: BounceSpec | undefined;
 }
 
@@ -130,11 +140,24 @@ function controlCharacterIssues(raw: unknown, path: PropertyKey[] = [], issues: 
 }
 
 function zodIssues(error: z.ZodError): PolicyIssue[] {
-  return error.issues.flatMap((issue): PolicyIssue[] => {
-    const path = formatPath(issue.path);
+  return describeIssues(error.issues, []);
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): PolicyIssue[] {
+  return issues.flatMap((issue): PolicyIssue[] => {
+    const fullPath = [...prefix, ...issue.path];
+    const path = formatPath(fullPath);
     switch (issue.code) {
+      case 'invalid_union': {
+        // "One value or a list of them": report the branch that got furthest into the value,
+        // preferring one whose type fits.
+        const depth = (branch: readonly z.core.$ZodIssue[]): number =>
+          Math.max(...branch.map((inner) => inner.path.length * 2 + (inner.code === 'invalid_type' ? 0 : 1)));
+        const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
+        return best ? describeIssues(best, fullPath) : [{ path, message: issue.message }];
+      }
       case 'unrecognized_keys':
-        return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+        return issue.keys.map((key) => ({ path: formatPath([...fullPath, key]), message: 'unknown key' }));
       case 'invalid_type':
         return [{ path, message: /received undefined$/.test(issue.message) ? 'required' : `expected ${issue.expected}` }];
       case 'invalid_value':
@@ -164,7 +187,7 @@ function dedupeByPath(issues: PolicyIssue[]): PolicyIssue[] {
 }
 
 const BOUNCE_ONLY_FIELDS = ['bounceType', 'status', 'smtpCode', 'diagnostic', 'explanation', 'extensionFields', 'recipientArn'] as const;
-const ALWAYS: RecipientTest = () => true;
+const MATCH_ALL: CompiledCondition = { messageTest: undefined, recipientTest: undefined };
 
 /** Cross-checks what the schema cannot see (lists, shadowed rules, status classes) and builds the matchers. */
 class PolicyCompiler {
@@ -243,8 +266,8 @@ class PolicyCompiler {
   private compileRule(rule: RuleInput, index: number): CompiledRule {
     const path = `rules[${index}]`;
     const name = rule.name ?? path;
-    const matches = rule.when === undefined ? ALWAYS : this.compileCondition(rule.when, `${path}.when`);
-    return { index, name, then: rule.then, matches, bounce: this.compileBounce(rule, path) };
+    const condition = rule.when === undefined ? MATCH_ALL : this.compileCondition(rule.when, `${path}.when`);
+    return { index, name, then: rule.then, ...condition, bounce: this.compileBounce(rule, path) };
   }
 
   private compileBounce(rule: RuleInput, path: string): BounceSpec | undefined {
@@ -280,8 +303,9 @@ class PolicyCompiler {
     };
   }
 
-  private compileCondition(condition: ConditionInput, path: string): RecipientTest {
-    const tests: RecipientTest[] = [];
+  private compileCondition(condition: ConditionInput, path: string): CompiledCondition {
+    const onMessage: MessageTest[] = [];
+    const onRecipient: RecipientTest[] = [];
     const addresses = (key: 'recipient' | 'sender' | 'from'): AddressMatcher | undefined => {
       const value = condition[key];
       if (value === undefined) return undefined;
@@ -297,46 +321,49 @@ class PolicyCompiler {
       return new AddressMatcher(patterns, this.lists);
     };
     const recipient = addresses('recipient');
-    if (recipient) tests.push((_, address) => address !== undefined && recipient.matches(address));
+    if (recipient) onRecipient.push((_, address) => address !== undefined && recipient.matches(address));
     const sender = addresses('sender');
-    if (sender) tests.push((message) => message.senderAddress !== undefined && sender.matches(message.senderAddress));
+    if (sender) onMessage.push((message) => message.senderAddress !== undefined && sender.matches(message.senderAddress));
     const from = addresses('from');
-    if (from) tests.push((message) => message.fromAddresses.some((address) => from.matches(address)));
+    if (from) onMessage.push((message) => message.fromAddresses.some((address) => from.matches(address)));
     if (condition.subject !== undefined) {
       const subject = compileRegex(condition.subject);
-      tests.push((message) => message.subjects.some((value) => subject.test(value)));
+      onMessage.push((message) => message.subjects.some((value) => subject.test(value)));
     }
     for (const [name, source] of Object.entries(condition.header ?? {})) {
       const key = name.toLowerCase();
       const regex = compileRegex(source);
-      tests.push((message) => (message.headers.get(key) ?? []).some((value) => regex.test(value)));
+      onMessage.push((message) => (message.headers.get(key) ?? []).some((value) => regex.test(value)));
     }
     for (const key of ['spam', 'virus', 'spf', 'dkim', 'dmarc'] as const) {
       const value = condition[key];
       if (value === undefined) continue;
       const accepted = new Set<string>(typeof value === 'string' ? [value] : value);
-      tests.push((message) => message.verdicts[key] !== undefined && accepted.has(message.verdicts[key]));
+      onMessage.push((message) => message.verdicts[key] !== undefined && accepted.has(message.verdicts[key]));
     }
     if (condition.dmarcPolicy !== undefined) {
       const values = typeof condition.dmarcPolicy === 'string' ? [condition.dmarcPolicy] : condition.dmarcPolicy;
       const accepted = new Set(values.map((value) => value.toLowerCase()));
-      tests.push((message) => message.dmarcPolicy !== undefined && accepted.has(message.dmarcPolicy));
+      onMessage.push((message) => message.dmarcPolicy !== undefined && accepted.has(message.dmarcPolicy));
     }
+    const nested = (inner: CompiledCondition, combine: (test: RecipientTest) => RecipientTest): void => {
+      const test = combine(asRecipientTest(inner));
+      if (inner.recipientTest === undefined) onMessage.push((message) => test(message, undefined));
+      else onRecipient.push(test);
+    };
     if (condition.any) {
       const any = condition.any.map((inner, index) => this.compileCondition(inner, `${path}.any[${index}]`));
-      tests.push((message, address) => any.some((test) => test(message, address)));
+      nested(mergeRecipientParts(any), (probe) => probe);
     }
     if (condition.all) {
       const all = condition.all.map((inner, index) => this.compileCondition(inner, `${path}.all[${index}]`));
-      tests.push((message, address) => all.every((test) => test(message, address)));
+      nested(conjunction(all.map(asRecipientTest), all.some((part) => part.recipientTest)), (probe) => probe);
     }
     if (condition.not) {
       const not = this.compileCondition(condition.not, `${path}.not`);
-      tests.push((message, address) => !not(message, address));
+      nested(not, (probe) => (message, address) => !probe(message, address));
     }
-    if (tests.length === 0) return ALWAYS;
-    if (tests.length === 1) return tests[0]!;
-    return (message, address) => tests.every((test) => test(message, address));
+    return { messageTest: everyMessage(onMessage), recipientTest: everyRecipient(onRecipient) };
   }
 
   /** SPEC §3: a rule behind a match-all rule (no `when`, or `when: {}`) can never match. */
@@ -360,6 +387,35 @@ class PolicyCompiler {
       else this.issues.push({ path: `rules[${rule.index}].name`, message: `duplicate rule name "${rule.name}" (also rules[${earlier}])` });
     }
   }
+}
+
+/** A condition as one test of (message, recipient). */
+function asRecipientTest({ messageTest, recipientTest }: CompiledCondition): RecipientTest {
+  if (messageTest && recipientTest) return (message, address) => messageTest(message) && recipientTest(message, address);
+  if (messageTest) return (message) => messageTest(message);
+  return recipientTest ?? (() => true);
+}
+
+/** `any` of several conditions: recipient-dependent as soon as one part is. */
+function mergeRecipientParts(parts: readonly CompiledCondition[]): CompiledCondition {
+  const tests = parts.map(asRecipientTest);
+  const any: RecipientTest = (message, address) => tests.some((test) => test(message, address));
+  return parts.some((part) => part.recipientTest) ? { messageTest: undefined, recipientTest: any } : { messageTest: (message) => any(message, undefined), recipientTest: undefined };
+}
+
+function conjunction(tests: readonly RecipientTest[], usesRecipient: boolean | undefined): CompiledCondition {
+  const all: RecipientTest = (message, address) => tests.every((test) => test(message, address));
+  return usesRecipient ? { messageTest: undefined, recipientTest: all } : { messageTest: (message) => all(message, undefined), recipientTest: undefined };
+}
+
+function everyMessage(tests: readonly MessageTest[]): MessageTest | undefined {
+  if (tests.length <= 1) return tests[0];
+  return (message) => tests.every((test) => test(message));
+}
+
+function everyRecipient(tests: readonly RecipientTest[]): RecipientTest | undefined {
+  if (tests.length <= 1) return tests[0];
+  return (message, address) => tests.every((test) => test(message, address));
 }
 
 function toExtensionFields(fields: Record<string, string> | undefined): ExtensionField[] {

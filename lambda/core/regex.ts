@@ -12,7 +12,7 @@ export interface SafeRegex {
  */
 export function compileRegex(source: string): SafeRegex {
   const re = RE2JS.compile(source);
-  return { source, test: (value) => re.matcher(value).find() };
+  return { source, test: (value) => re.test(value) };
 }
 
 /** undefined when valid, else the reason RE2 gives. */
