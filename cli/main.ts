@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadPolicyOrReport, runCheck } from './check.js';
 import { runDecide } from './decide.js';
+import { SesBouncerError } from '../lambda/core/errors.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
 export const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES, safely.
@@ -68,6 +69,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       io.stderr(`ses-bouncer: ${(error as Error).message}`);
       io.stderr('Run "ses-bouncer --help" for usage.');
       return ExitCode.Usage;
+    }
+    if (error instanceof SesBouncerError) {
+      // A problem with the user's environment or input (a port in use, an unreadable file): one line.
+      io.stderr(`ses-bouncer: ${error.message}`);
+      return ExitCode.Failed;
     }
     throw error;
   }

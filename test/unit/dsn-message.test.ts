@@ -72,6 +72,14 @@ function header(email: Email, name: string): string[] {
   return email.headers.filter((h) => h.key === name).map((h) => h.value);
 }
 
+/**
+ * RFC 5322 §2.1.1/§2.2.3: lines SHOULD stay within 78 characters and MUST within 998; only a
+ * line holding a single unbreakable token (e.g. a long msg-id) may exceed 78.
+ */
+function overlongLines(text: string): string[] {
+  return text.split('\r\n').filter((line) => line.length > 998 || (line.length > 78 && /\S\s+\S/.test(line.replace(/^[\w-]+:/, ''))));
+}
+
 /** The top-level header block, before the first empty line. */
 function headerBlock(raw: string): string {
   return raw.slice(0, raw.indexOf('\r\n\r\n'));
@@ -210,8 +218,7 @@ describe('renderDsnMessage', () => {
     };
     const raw = renderDsnMessage(request, OPTIONS);
     expect(raw).not.toMatch(/[^\r]\n|\r[^\n]/);
-    const lines = raw.split('\r\n');
-    expect(lines.filter((line) => line.length > 78)).toEqual([]);
+    expect(overlongLines(raw)).toEqual([]);
   });
 
   it('unfolds a long folded field back to its value', async () => {
@@ -286,7 +293,7 @@ describe('renderDsnMessage', () => {
     it('encodes a non-ASCII display name of the bounce sender with RFC 2047 and keeps the headers ASCII', async () => {
       const raw = renderDsnMessage({ ...REQUEST, BounceSender: 'Système de messagerie ✉ Überlänge Postmaster Größe <postmaster@example.com>' }, OPTIONS);
       expect(headerBlock(raw)).toMatch(/^[\x00-\x7f]*$/);
-      expect(headerBlock(raw).split('\r\n').every((line) => line.length <= 78)).toBe(true);
+      expect(overlongLines(headerBlock(raw))).toEqual([]);
       const email = await parse(raw);
       expect(email.from).toEqual({ name: 'Système de messagerie ✉ Überlänge Postmaster Größe', address: 'postmaster@example.com' });
     });

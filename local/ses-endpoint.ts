@@ -1,0 +1,300 @@
+// A local Amazon SES endpoint for SendBounce: speaks the SES v1 awsQuery protocol over HTTP so
+// that the real AWS SDK or CLI can be pointed at it, validates as SES does, enforces the
+// SendBounce rate, and writes each accepted bounce as the RFC 3464 message its sender would get.
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { renderDsnMessage, type HeaderField } from './dsn-message.js';
+import {
+  newSesMessageId,
+  parseSendBounce,
+  SES_API_VERSION,
+  serializeErrorResponse,
+  serializeSendBounceResponse,
+  sesError,
+  SesErrorCode,
+  THROTTLING_MESSAGE,
+  type SendBounceRequest,
+  type SesError,
+} from './ses-protocol.js';
+
+export interface SesEndpointOptions {
+  /** @default 0 (an ephemeral port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** SendBounce calls per second; any positive number. @default 1 (the SES SendBounce limit) */
+  readonly ratePerSecond?: number;
+  /** When set, each accepted bounce is written to `<outDir>/<OriginalMessageId>.eml` (the directory is created). */
+  readonly outDir?: string;
+  /** Headers of the original mail, for the text/rfc822-headers part of the DSN. */
+  readonly originalHeaders?: (originalMessageId: string) => readonly HeaderField[] | undefined;
+  /** @default Date.now */
+  readonly clock?: () => number;
+  /** Called once per answered request, e.g. to log it. */
+  readonly onAnswer?: (answer: SesAnswer) => void;
+}
+
+/** What the endpoint answered to one request. */
+export interface SesAnswer {
+  readonly action: string | undefined;
+  /** For a dropped connection, the status it would have had: nothing is sent. */
+  readonly httpStatus: number;
+  /** Absent on success and for a dropped connection. */
+  readonly error?: SesError;
+  readonly bounce?: AcceptedBounce;
+  readonly fault?: ScriptedFault;
+}
+
+export const ScriptedFault = {
+  Http500: 'http500',
+  MessageRejected: 'messageRejected',
+  DropConnection: 'dropConnection',
+  Throttle: 'throttle',
+} as const;
+export type ScriptedFault = (typeof ScriptedFault)[keyof typeof ScriptedFault];
+
+export interface AcceptedBounce {
+  readonly messageId: string;
+  readonly request: SendBounceRequest;
+  readonly receivedAt: number;
+  readonly emlPath?: string;
+}
+
+export interface SesEndpointStats {
+  readonly requests: number;
+  readonly accepted: number;
+  readonly throttled: number;
+  readonly invalid: number;
+  readonly faults: number;
+}
+
+export interface SesEndpoint {
+  readonly url: string;
+  readonly port: number;
+  readonly accepted: readonly AcceptedBounce[];
+  readonly stats: SesEndpointStats;
+  /** Each fault answers one upcoming SendBounce call, in order. */
+  failNext(...faults: ScriptedFault[]): void;
+  /** Closes the server and every open socket. */
+  close(): Promise<void>;
+}
+
+/** SES's request size limit for the Query API is far larger than any SendBounce; this only stops abuse. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Faults answered with an SES error instead of processing the call. */
+const FAULT_ERRORS: Readonly<Record<Exclude<ScriptedFault, 'dropConnection'>, SesError>> = {
+  http500: sesError(SesErrorCode.InternalFailure, 'An internal error occurred (scripted fault).'),
+  messageRejected: sesError(SesErrorCode.MessageRejected, 'Email address is not verified (scripted fault).'),
+  throttle: sesError(SesErrorCode.Throttling, THROTTLING_MESSAGE),
+};
+
+export async function startSesEndpoint(options: SesEndpointOptions = {}): Promise<SesEndpoint> {
+  const ratePerSecond = options.ratePerSecond ?? 1;
+  if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) {
+    throw new RangeError(`ratePerSecond must be a positive number, got ${ratePerSecond}`);
+  }
+  const clock = options.clock ?? Date.now;
+  const limiter = createRateLimiter(ratePerSecond);
+  const accepted: AcceptedBounce[] = [];
+  const faults: ScriptedFault[] = [];
+  const stats = { requests: 0, accepted: 0, throttled: 0, invalid: 0, faults: 0 };
+  const sockets = new Set<Socket>();
+  if (options.outDir !== undefined) await mkdir(options.outDir, { recursive: true });
+
+  const accept = async (request: SendBounceRequest, region: string): Promise<AcceptedBounce> => {
+    const receivedAt = clock();
+    const messageId = newSesMessageId(receivedAt);
+    const emlPath = options.outDir === undefined
+      ? undefined
+      : await writeEml(options.outDir, request, renderDsnMessage(request, {
+        messageId,
+        date: new Date(receivedAt),
+        originalHeaders: options.originalHeaders?.(request.OriginalMessageId),
+        // What SES reports when the request has no MessageDsn.
+        defaultReportingMta: `dns; inbound-smtp.${region}.amazonaws.com`,
+      }));
+    const bounce: AcceptedBounce = emlPath === undefined ? { messageId, request, receivedAt } : { messageId, request, receivedAt, emlPath };
+    accepted.push(bounce);
+    stats.accepted += 1;
+    return bounce;
+  };
+
+  /** Decides the answer to one request; the HTTP plumbing is in `handle`. */
+  const answer = async (params: URLSearchParams, req: IncomingMessage, arrivedAt: number): Promise<SesAnswer> => {
+    const action = params.get('Action') ?? undefined;
+    const refuse = (error: SesError, counter: 'invalid' | 'throttled' | 'faults', fault?: ScriptedFault): SesAnswer => {
+      stats[counter] += 1;
+      return { action, httpStatus: error.httpStatus, error, ...(fault ? { fault } : {}) };
+    };
+    if (!isSigned(req, params)) return refuse(sesError(SesErrorCode.MissingAuthenticationToken, 'Request is missing Authentication Token'), 'invalid');
+    if (action === undefined) return refuse(sesError(SesErrorCode.MissingAction, 'The request must contain the parameter Action.'), 'invalid');
+    const version = params.get('Version');
+    if (action !== 'SendBounce' || version !== SES_API_VERSION) {
+      return refuse(sesError(SesErrorCode.InvalidAction, `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`), 'invalid');
+    }
+    const fault = faults.shift();
+    if (fault !== undefined && fault !== ScriptedFault.DropConnection) return refuse(FAULT_ERRORS[fault], 'faults', fault);
+    // A dropped connection models SES having sent the bounce while its answer was lost: it
+    // bypasses the rate limiter so that the fault fires deterministically.
+    if (fault === undefined && !limiter.tryAcquire(arrivedAt)) return refuse(sesError(SesErrorCode.Throttling, THROTTLING_MESSAGE), 'throttled');
+    const parsed = parseSendBounce(params);
+    if (!parsed.ok) return refuse(parsed.error, fault === undefined ? 'invalid' : 'faults', fault);
+    const bounce = await accept(parsed.request, signingRegion(req));
+    if (fault !== undefined) stats.faults += 1;
+    return { action, httpStatus: 200, bounce, ...(fault ? { fault } : {}) };
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The rate is judged on when the request arrived, so that reading its body adds no jitter.
+    const arrivedAt = clock();
+    stats.requests += 1;
+    const requestId = randomUUID();
+    const body = await readBody(req);
+    let result: SesAnswer;
+    if (body === undefined) {
+      stats.invalid += 1;
+      const error = sesError(SesErrorCode.RequestEntityTooLarge, `Request body exceeds ${MAX_BODY_BYTES} bytes.`);
+      result = { action: undefined, httpStatus: error.httpStatus, error };
+    } else {
+      const params = requestParams(req, body);
+      try {
+        result = await answer(params, req, arrivedAt);
+      } catch (cause) {
+        // An .eml that cannot be written means the bounce was not accepted: SES's own failure.
+        const error = sesError(SesErrorCode.InternalFailure, `Could not record the bounce: ${(cause as Error).message}`);
+        result = { action: params.get('Action') ?? undefined, httpStatus: error.httpStatus, error };
+      }
+    }
+    options.onAnswer?.(result);
+    if (result.fault === ScriptedFault.DropConnection) {
+      req.socket.destroy();
+      return;
+    }
+    const xml = result.error === undefined
+      ? serializeSendBounceResponse(result.bounce!.messageId, requestId)
+      : serializeErrorResponse(result.error, requestId);
+    // The SDKs read the request id from this header (x-amzn-RequestId), as SES sends it.
+    res.writeHead(result.httpStatus, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId, 'Content-Length': Buffer.byteLength(xml) });
+    res.end(xml);
+  };
+
+  const server = createServer((req, res) => {
+    // Only a client that aborts mid-request gets here; there is no one left to answer.
+    handle(req, res).catch(() => req.socket.destroy());
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    accepted,
+    get stats(): SesEndpointStats {
+      return { ...stats };
+    },
+    failNext: (...next) => {
+      faults.push(...next);
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+/**
+ * GCRA with a burst of one: a call is allowed when it comes no earlier than one interval
+ * after the previous allowed call's theoretical time, minus a small tolerance for timer
+ * jitter (10 % of the interval, at most 50 ms). A client pacing at exactly the rate is
+ * never refused; a faster one is, and refused calls do not use up the allowance.
+ */
+export function createRateLimiter(ratePerSecond: number): { tryAcquire(now: number): boolean } {
+  const interval = 1000 / ratePerSecond;
+  const tolerance = Math.min(interval * 0.1, 50);
+  let theoreticalArrival = Number.NEGATIVE_INFINITY;
+  return {
+    tryAcquire(now) {
+      if (now < theoreticalArrival - tolerance) return false;
+      theoreticalArrival = Math.max(now, theoreticalArrival) + interval;
+      return true;
+    },
+  };
+}
+
+/** The whole body as text, or undefined when it exceeds the size limit. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+/** awsQuery parameters come form-encoded in a POST body, or in the query string of a GET. */
+function requestParams(req: IncomingMessage, body: string): URLSearchParams {
+  const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  for (const [key, value] of new URLSearchParams(body)) params.append(key, value);
+  return params;
+}
+
+/** SES refuses unsigned requests; the signature itself is not checked (the credentials are fake). */
+function isSigned(req: IncomingMessage, params: URLSearchParams): boolean {
+  return req.headers.authorization !== undefined || params.has('X-Amz-Signature');
+}
+
+/** The region of the SigV4 credential scope (`Credential=AKID/20240101/eu-west-1/ses/aws4_request`). */
+function signingRegion(req: IncomingMessage): string {
+  return /Credential=[^/,]+\/\d{8}\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1';
+}
+
+function listen(server: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Writes to a temporary file and hard-links it into place, so that a reader never sees half a
+ * message. Linking fails instead of replacing, so a second bounce for the same message (two
+ * receipt rules, different recipients) becomes `<id>.2.eml` rather than overwriting the first.
+ */
+async function writeEml(outDir: string, request: SendBounceRequest, message: string): Promise<string> {
+  const base = join(outDir, safeFileName(request.OriginalMessageId));
+  const temporary = join(outDir, `.${randomUUID()}.tmp`);
+  try {
+    await writeFile(temporary, message, 'utf8');
+    for (let n = 1; ; n += 1) {
+      const path = n === 1 ? `${base}.eml` : `${base}.${n}.eml`;
+      try {
+        await link(temporary, path);
+        return path;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+/** Keeps letters, digits, dot, dash and underscore; no leading dot, so no hidden files or `..`. */
+export function safeFileName(id: string): string {
+  const safe = id.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(0, 200);
+  return safe || '_';
+}
