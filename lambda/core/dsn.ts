@@ -1,3 +1,4 @@
+import { normalizeDomain } from './address.js';
 import { BOUNCE_DEFAULTS } from './bounce-types.js';
 import type { MessageView } from './message.js';
 import type { BounceType } from './policy-schema.js';
@@ -61,7 +62,7 @@ export function buildSendBounce(
   const lastAttempt = now.toISOString();
   const recipients = unique.map(({ address, rule }): BouncedRecipientInfo => {
     const spec = rule.bounce!;
-    const finalRecipient = cleanToken(address, MAX_ADDRESS);
+    const finalRecipient = asciiDomain(cleanToken(address, MAX_ADDRESS));
     return {
       Recipient: finalRecipient,
       ...(spec.recipientArn ? { RecipientArn: spec.recipientArn } : {}),
@@ -101,6 +102,13 @@ function explanation(rules: readonly CompiledRule[]): string {
   const sentences =
     given.length > 0 ? given : distinct(ordered.map((rule) => BOUNCE_DEFAULTS[rule.bounce!.bounceType].explanation));
   return cleanText(sentences.join(' '), MAX_EXPLANATION);
+}
+
+/** DSN fields are header fields (RFC 3464 §2.1): an internationalised domain goes in its A-label form. */
+function asciiDomain(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at === -1 || /^[\x20-\x7e]*$/.test(address.slice(at + 1))) return address;
+  return `${address.slice(0, at)}@${normalizeDomain(address.slice(at + 1))}`;
 }
 
 function distinct(values: readonly string[]): string[] {

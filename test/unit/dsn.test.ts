@@ -94,6 +94,11 @@ rules:
     expect(decision.sendBounce!.Explanation).toBe("The recipient's mailbox is full. The mailbox you wrote to does not exist.");
   });
 
+  it('writes an internationalised recipient domain in its A-label form', () => {
+    const input = bounceWith('bounceType: DoesNotExist', { recipients: ['Kunde@Bücher.example'] });
+    expect(input.BouncedRecipientInfoList[0]!.RecipientDsnFields.FinalRecipient).toBe('Kunde@xn--bcher-kva.example');
+  });
+
   it('strips CR, LF and other control characters that the event carries, and bounds lengths', () => {
     const hostile = `evil\r\nBcc: victim@example.net\u0000@example.com`;
     const input = bounceWith('bounceType: DoesNotExist', { recipients: [hostile], messageId: `id\r\nX-Injected: 1${'z'.repeat(200)}` });
