@@ -6,9 +6,13 @@ import { localDynamoDbClient, type LocalDynamoDb } from '../../local/dynamodb.js
 
 /** Engine start-up (the JVM of DynamoDB Local) is not part of any single test's budget. */
 const STARTUP_TIMEOUT_MS = 60_000;
-const NOW = new Date('2025-03-14T15:09:26.535Z');
-const RECEIPT_TIME = new Date('2025-03-14T15:09:20.000Z');
 const DAY_SECONDS = 86_400;
+const HOUR_MS = 3_600_000;
+// Times follow the real clock: DynamoDB Local runs TTL deletion, so an item written with a
+// fixed past date would be swept away mid-test and look claimable again.
+const THIS_HOUR = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+const NOW = new Date(THIS_HOUR + 9 * 60_000 + 26_535);
+const RECEIPT_TIME = new Date(NOW.getTime() - 6_535);
 
 /**
  * The ledger's guarantees, run unchanged against every engine (dynalite, DynamoDB Local):
@@ -218,9 +222,9 @@ export function describeLedgerContract(engineName: string, start: () => Promise<
       const results = await Promise.all(Array.from({ length: 30 }, () => ledger.takeSenderQuota(sender, NOW, 10)));
       expect(results.filter(Boolean)).toHaveLength(10);
       // Same sender in another case and later in the same hour: still over budget.
-      expect(await ledger.takeSenderQuota(sender.toLowerCase(), new Date('2025-03-14T15:59:59.999Z'), 10)).toBe(false);
+      expect(await ledger.takeSenderQuota(sender.toLowerCase(), new Date(THIS_HOUR + HOUR_MS - 1), 10)).toBe(false);
 
-      expect(await ledger.takeSenderQuota(sender, new Date('2025-03-14T16:00:00.000Z'), 10)).toBe(true);
+      expect(await ledger.takeSenderQuota(sender, new Date(THIS_HOUR + HOUR_MS), 10)).toBe(true);
       expect(await ledger.takeSenderQuota(sender, NOW, 0)).toBe(true);
       expect(await ledger.takeSenderQuota(`other-${sender}`, NOW, 1)).toBe(true);
       expect(await ledger.takeSenderQuota(`other-${sender}`, NOW, 1)).toBe(false);
@@ -228,13 +232,13 @@ export function describeLedgerContract(engineName: string, start: () => Promise<
       const counter = await client.send(
         new GetItemCommand({
           TableName: tableName,
-          Key: { pk: { S: `sender#${sender.toLowerCase()}` }, sk: { S: 'hour#2025-03-14T15' } },
+          Key: { pk: { S: `sender#${sender.toLowerCase()}` }, sk: { S: `hour#${NOW.toISOString().slice(0, 13)}` } },
           ConsistentRead: true,
         }),
       );
       expect(counter.Item?.['count']).toEqual({ N: '10' });
-      // End of the hour (16:00Z) plus one day.
-      expect(counter.Item?.['expiresAt']).toEqual({ N: String(Date.parse('2025-03-15T16:00:00Z') / 1000) });
+      // End of the hour plus one day.
+      expect(counter.Item?.['expiresAt']).toEqual({ N: String((THIS_HOUR + HOUR_MS + DAY_SECONDS * 1000) / 1000) });
     });
 
     test('bounce items carry the TTL attribute as a number about 30 days ahead', async () => {
