@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+
+// SPEC §7: the handlers' environment, read once and checked, so a missing setting is one clear
+// error at start-up instead of a failure on the first message.
+
+const TableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a DynamoDB table name');
+const QueueUrl = z.url({ message: 'not a queue URL' });
+const Rate = z.coerce.number().positive('must be a positive number').default(1);
+
+const ReceiptEnv = z.object({
+  BOUNCE_TABLE_NAME: TableName,
+  BOUNCE_QUEUE_URL: QueueUrl,
+  POLICY_FILE: z.string().min(1).optional(),
+  LAMBDA_TASK_ROOT: z.string().optional(),
+});
+
+const DeliverEnv = z.object({
+  BOUNCE_TABLE_NAME: TableName,
+  SEND_RATE_PER_SECOND: Rate,
+});
+
+export interface ReceiptConfig {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  /** @default the policy bundled at synth: policy.json beside the handler */
+  readonly policyFile: string;
+}
+
+export interface DeliverConfig {
+  readonly tableName: string;
+  /** @default 1, the SES SendBounce limit */
+  readonly sendRatePerSecond: number;
+}
+
+export function loadReceiptConfig(env: NodeJS.ProcessEnv = process.env): ReceiptConfig {
+  const parsed = check(ReceiptEnv, env);
+  return {
+    tableName: parsed.BOUNCE_TABLE_NAME,
+    queueUrl: parsed.BOUNCE_QUEUE_URL,
+    policyFile: parsed.POLICY_FILE ?? join(parsed.LAMBDA_TASK_ROOT ?? process.cwd(), 'policy.json'),
+  };
+}
+
+export function loadDeliverConfig(env: NodeJS.ProcessEnv = process.env): DeliverConfig {
+  const parsed = check(DeliverEnv, env);
+  return { tableName: parsed.BOUNCE_TABLE_NAME, sendRatePerSecond: parsed.SEND_RATE_PER_SECOND };
+}
+
+function check<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const parsed = schema.safeParse({ ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${/received undefined$/.test(issue.message) ? 'not set' : issue.message}`);
+  throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+}
