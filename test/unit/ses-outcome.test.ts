@@ -1,0 +1,58 @@
+import { classifySendError } from '../../lambda/aws/ses.js';
+import { Pacer } from '../../lambda/app/pacer.js';
+
+describe('SendBounce outcome classification', () => {
+  it.each([
+    [{ name: 'Throttling', $metadata: { httpStatusCode: 400 } }, 'retryable'],
+    [{ name: 'InternalFailure', $metadata: { httpStatusCode: 500 } }, 'retryable'],
+    [{ name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }, 'retryable'],
+    [{ name: 'Error', code: 'ECONNREFUSED' }, 'retryable'],
+    [{ name: 'MessageRejected', $metadata: { httpStatusCode: 400 } }, 'rejected'],
+    [{ name: 'InvalidParameterValue', $metadata: { httpStatusCode: 400 } }, 'rejected'],
+    [{ name: 'Error', code: 'ECONNRESET' }, 'unknown'],
+    [{ name: 'TimeoutError' }, 'unknown'],
+    [{ name: 'Error', message: 'socket hang up' }, 'unknown'],
+  ])('%o is %s', (error, kind) => {
+    expect(classifySendError(error).kind).toBe(kind);
+  });
+
+  it('marks throttling as such, for the Throttled metric', () => {
+    expect(classifySendError({ name: 'Throttling', $metadata: { httpStatusCode: 400 } })).toMatchObject({ throttled: true });
+    expect(classifySendError({ name: 'InternalFailure', $metadata: { httpStatusCode: 500 } })).toMatchObject({ throttled: false });
+  });
+});
+
+describe('the pacer', () => {
+  function fakeTime() {
+    let now = 1_000_000;
+    const sleeps: number[] = [];
+    return { clock: () => now, sleep: async (ms: number) => void (sleeps.push(ms), (now += ms)), sleeps, advance: (ms: number) => (now += ms) };
+  }
+
+  it('spaces calls one interval (plus 3 %) apart, starting one interval after a cold start', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(1, time.clock, time.sleep);
+    await pacer.wait();
+    await pacer.wait();
+    await pacer.wait();
+    expect(time.sleeps).toEqual([1030, 1030, 1030]);
+  });
+
+  it('does not wait when the gap since the last call already exceeds the interval', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(2, time.clock, time.sleep);
+    await pacer.wait();
+    time.advance(5000);
+    await pacer.wait();
+    expect(time.sleeps).toEqual([515]);
+  });
+
+  it('backs off exponentially after a failure, capped at 8 s', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(1, time.clock, time.sleep);
+    await pacer.wait();
+    pacer.backOff(3);
+    await pacer.wait();
+    expect(time.sleeps[1]).toBeCloseTo(8000, 0);
+  });
+});
