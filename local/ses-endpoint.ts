@@ -213,19 +213,20 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
 }
 
 /**
- * GCRA with a burst of one: a call is allowed when it comes no earlier than one interval
- * after the previous allowed call's theoretical time, minus a small tolerance for timer
- * jitter (10 % of the interval, at most 50 ms). A client pacing at exactly the rate is
- * never refused; a faster one is, and refused calls do not use up the allowance.
+ * "N calls per second" as a sliding window: at most N = max(1, floor(rate)) calls in any window
+ * of N / rate seconds (one second for a whole rate). At 1/s two calls must arrive a full second
+ * apart; at 50/s fifty may come in any second, however they bunch, as arrival jitter makes them
+ * do. Refused calls do not count.
  */
 export function createRateLimiter(ratePerSecond: number): { tryAcquire(now: number): boolean } {
-  const interval = 1000 / ratePerSecond;
-  const tolerance = Math.min(interval * 0.1, 50);
-  let theoreticalArrival = Number.NEGATIVE_INFINITY;
+  const calls = Math.max(1, Math.floor(ratePerSecond));
+  const windowMs = (calls / ratePerSecond) * 1000;
+  const accepted: number[] = []; // arrival times of the last `calls` accepted calls, oldest first
   return {
     tryAcquire(now) {
-      if (now < theoreticalArrival - tolerance) return false;
-      theoreticalArrival = Math.max(now, theoreticalArrival) + interval;
+      if (accepted.length === calls && now - accepted[0]! < windowMs) return false;
+      if (accepted.length === calls) accepted.shift();
+      accepted.push(now);
       return true;
     },
   };

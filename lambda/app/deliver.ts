@@ -25,42 +25,76 @@ export const TIME_RESERVE_MS = 5_000;
 
 type JobResult = 'done' | 'retry';
 
-/**
- * SQS FIFO batch → SendBounce calls, paced, at most once per recipient. A job whose recipients
- * are no longer QUEUED under its claim is skipped; after the first job that must be retried,
- * the rest of the batch is handed back untouched, keeping the group's order (partial batch response).
- */
-export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeMs: () => number): Promise<SQSBatchResponse> {
-  const failed: SQSRecord[] = [];
-  for (const record of event.Records) {
-    const result = failed.length > 0 || remainingTimeMs() < TIME_RESERVE_MS ? await handBack(record, deps) : await deliverRecord(record, deps, remainingTimeMs);
-    if (result === 'retry') failed.push(record);
-  }
-  return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
+/** A job read from the batch with its ledger state, ready to send. */
+interface PreparedJob {
+  readonly job: BounceJob;
+  readonly receiveCount: number;
+  /** Recipients to bounce now; empty when there is nothing left to send. */
+  readonly queued: readonly string[];
 }
 
-async function deliverRecord(record: SQSRecord, deps: DeliverDeps, remainingTimeMs: () => number): Promise<JobResult> {
-  const job = parseJob(record, deps);
-  if (job === undefined) return 'done';
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+/**
+ * SQS FIFO batch → SendBounce calls, paced, at most once per recipient. The ledger is read for
+ * every job of the batch at once and outcomes are written behind the sends, so that calls follow
+ * each other at the paced rate instead of waiting on DynamoDB in between. A job whose recipients
+ * are no longer QUEUED under its claim is skipped; after the first job that must be retried, the
+ * rest of the batch is handed back untouched, keeping the group's order (partial batch response).
+ */
+export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeMs: () => number): Promise<SQSBatchResponse> {
   const now = (deps.clock ?? (() => new Date()))();
+  const prepared = event.Records.map((record) => prepare(record, deps, now));
+  const failed = new Set<SQSRecord>();
+  const outcomes: Promise<void>[] = [];
+  for (const [index, record] of event.Records.entries()) {
+    const job = await prepared[index]!;
+    if (failed.size > 0 || remainingTimeMs() < TIME_RESERVE_MS) {
+      if (job !== 'retry' && job !== undefined) await handBack(job, deps, now);
+      failed.add(record);
+      continue;
+    }
+    if (job === 'retry') failed.add(record);
+    if (job === 'retry' || job === undefined || job.queued.length === 0) continue;
+    const outcome = await sendWithRetries(restrictTo(job.job, job.queued), deps, remainingTimeMs);
+    if (outcome.kind === 'retryable') {
+      await deps.ledger.noteRetry(job.job.messageId, job.queued, job.receiveCount, now).catch((error: unknown) => logLedgerTrouble(job.job, error, deps));
+      failed.add(record);
+      continue;
+    }
+    outcomes.push(
+      recordOutcome(job, outcome, deps).catch((error: unknown) => {
+        // The bounce went out (or may have) but its outcome is not recorded: the redelivery will
+        // find no retry note for this attempt and mark it UNKNOWN rather than send it again.
+        logLedgerTrouble(job.job, error, deps);
+        failed.add(record);
+      }),
+    );
+  }
+  await Promise.all(outcomes);
+  return { batchItemFailures: event.Records.filter((record) => failed.has(record)).map((record) => ({ itemIdentifier: record.messageId })) };
+}
+
+/** Parses the job and reads its ledger state; 'retry' when DynamoDB cannot be read, undefined for a malformed job. */
+async function prepare(record: SQSRecord, deps: DeliverDeps, now: Date): Promise<PreparedJob | 'retry' | undefined> {
+  const job = parseJob(record, deps);
+  if (job === undefined) return undefined;
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
   try {
     const queued = await queuedRecipients(job, receiveCount, deps, now);
-    if (queued.length === 0) return 'done';
-    if (now.getTime() - Date.parse(job.receiptTime) > SEND_WINDOW_MS) {
+    if (queued.length > 0 && now.getTime() - Date.parse(job.receiptTime) > SEND_WINDOW_MS) {
       await settle(job, queued, LedgerState.Expired, deps, now, { error: 'past the 24 h SendBounce window' });
       deps.metrics.count(MetricName.Expired, queued.length);
-      return 'done';
+      return { job, receiveCount, queued: [] };
     }
-    const outcome = await sendWithRetries(restrictTo(job, queued), deps, remainingTimeMs);
-    return await recordOutcome(job, queued, outcome, receiveCount, deps);
+    return { job, receiveCount, queued };
   } catch (error) {
-    // Ledger trouble: hand the job back. If the bounce went out, the next receive sees no retry
-    // note for this attempt and marks it UNKNOWN instead of sending it again.
-    deps.logger.error('delivery failed; the job goes back to the queue', { messageId: job.messageId, error: error as Error });
-    deps.metrics.count(MetricName.Errors);
+    logLedgerTrouble(job, error, deps);
     return 'retry';
   }
+}
+
+function logLedgerTrouble(job: BounceJob, error: unknown, deps: DeliverDeps): void {
+  deps.logger.error('ledger unavailable; the job goes back to the queue', { messageId: job.messageId, error: error as Error });
+  deps.metrics.count(MetricName.Errors);
 }
 
 function parseJob(record: SQSRecord, deps: DeliverDeps): BounceJob | undefined {
@@ -114,6 +148,7 @@ async function sendWithRetries(input: SendBounceInput, deps: DeliverDeps, remain
   for (let attempt = 1; ; attempt++) {
     await deps.pacer.wait();
     const outcome = await deps.sender.send(input);
+    deps.pacer.answered();
     if (outcome.kind !== 'retryable') return outcome;
     if (outcome.throttled) deps.metrics.count(MetricName.Throttled);
     deps.logger.warn('SendBounce failed, retrying', { messageId: input.OriginalMessageId, attempt, error: outcome.error });
@@ -122,27 +157,21 @@ async function sendWithRetries(input: SendBounceInput, deps: DeliverDeps, remain
   }
 }
 
-async function recordOutcome(job: BounceJob, queued: readonly string[], outcome: SendOutcome, receiveCount: number, deps: DeliverDeps): Promise<JobResult> {
+async function recordOutcome({ job, queued }: PreparedJob, outcome: Exclude<SendOutcome, { kind: 'retryable' }>, deps: DeliverDeps): Promise<void> {
   const now = (deps.clock ?? (() => new Date()))();
   switch (outcome.kind) {
     case 'sent':
-      await settle(job, queued, LedgerState.Sent, deps, now, { bounceMessageId: outcome.bounceMessageId });
       deps.metrics.count(MetricName.Sent, queued.length);
       deps.logger.info('bounce sent', { messageId: job.messageId, recipients: queued, bounceMessageId: outcome.bounceMessageId });
-      return 'done';
+      return settle(job, queued, LedgerState.Sent, deps, now, { bounceMessageId: outcome.bounceMessageId });
     case 'rejected':
-      await settle(job, queued, LedgerState.Rejected, deps, now, { error: outcome.error });
       deps.metrics.count(MetricName.Rejected, queued.length);
       deps.logger.error('SES rejected the bounce', { messageId: job.messageId, error: outcome.error });
-      return 'done';
+      return settle(job, queued, LedgerState.Rejected, deps, now, { error: outcome.error });
     case 'unknown':
-      await settle(job, queued, LedgerState.Unknown, deps, now, { error: outcome.error });
       deps.metrics.count(MetricName.Unknown, queued.length);
       deps.logger.error('SendBounce outcome unknown: not sending again', { messageId: job.messageId, error: outcome.error });
-      return 'done';
-    case 'retryable':
-      await deps.ledger.noteRetry(job.messageId, queued, receiveCount, now);
-      return 'retry';
+      return settle(job, queued, LedgerState.Unknown, deps, now, { error: outcome.error });
   }
 }
 
@@ -159,12 +188,6 @@ async function settle(
 }
 
 /** A job not attempted in this invocation goes back with a retry note, so its next receive is not taken for a crash. */
-async function handBack(record: SQSRecord, deps: DeliverDeps): Promise<JobResult> {
-  const job = parseJob(record, deps);
-  if (job === undefined) return 'done';
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-  await deps.ledger.noteRetry(job.messageId, job.recipients, receiveCount, (deps.clock ?? (() => new Date()))()).catch((error: unknown) => {
-    deps.logger.error('cannot note the retry of an unattempted job', { messageId: job.messageId, error: error as Error });
-  });
-  return 'retry';
+async function handBack({ job, receiveCount }: PreparedJob, deps: DeliverDeps, now: Date): Promise<void> {
+  await deps.ledger.noteRetry(job.messageId, job.recipients, receiveCount, now).catch((error: unknown) => logLedgerTrouble(job, error, deps));
 }

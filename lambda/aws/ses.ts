@@ -55,7 +55,7 @@ export function classifySendError(error: unknown): SendOutcome {
 /** SDK client settings for SendBounce: no SDK retries (classified above instead), bounded timeouts. */
 export const SES_CLIENT_CONFIG = { maxAttempts: 1 } as const;
 
-function toSdkInput(input: SendBounceInput): SendBounceCommandInput {
+export function toSdkInput(input: SendBounceInput): SendBounceCommandInput {
   return {
     ...input,
     MessageDsn: { ...input.MessageDsn, ExtensionFields: input.MessageDsn.ExtensionFields?.map((field) => ({ ...field })), ArrivalDate: new Date(input.MessageDsn.ArrivalDate) },

@@ -47,6 +47,39 @@ describe('the pacer', () => {
     expect(time.sleeps).toEqual([515]);
   });
 
+  it('at 1/s never lets a late call make the next one early', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(1, time.clock, time.sleep);
+    await pacer.wait();
+    time.advance(1500);
+    await pacer.wait();
+    await pacer.wait();
+    expect(time.sleeps).toEqual([1030, 1030]);
+  });
+
+  it('at 50/s lets calls catch up after a late one by less than the margin leaves spare in a second', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(50, time.clock, time.sleep);
+    const starts: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      await pacer.wait();
+      starts.push(time.clock());
+      if (i % 10 === 9) time.advance(60); // a batch boundary
+    }
+    for (let i = 50; i < starts.length; i++) expect(starts[i]! - starts[i - 50]!).toBeGreaterThan(1000);
+    expect(starts.at(-1)! - starts[0]!).toBeLessThan(199 * 20.6 + 60 * 20);
+  });
+
+  it('waits a full interval after the answer to the first call, which opened the connection', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(1, time.clock, time.sleep);
+    await pacer.wait();
+    time.advance(400); // a slow first call
+    pacer.answered();
+    await pacer.wait();
+    expect(time.sleeps).toEqual([1030, 1030]);
+  });
+
   it('backs off exponentially after a failure, capped at 8 s', async () => {
     const time = fakeTime();
     const pacer = new Pacer(1, time.clock, time.sleep);
