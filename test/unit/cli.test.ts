@@ -46,7 +46,7 @@ describe('ses-bouncer check', () => {
 
 describe('ses-bouncer decide', () => {
   it('prints one JSON object per record with the contract fields', async () => {
-    const result = await run('decide', '--policy', 'examples/policy.yaml', ...NOW, '../shared/examples/ses-receipt-event.json');
+    const result = await run('decide', '--policy', 'examples/policy.yaml', ...NOW, 'test/fixtures/ses-receipt-event.json');
     expect(result.code).toBe(0);
     const [decision] = result.json();
     expect(Object.keys(decision)).toEqual(['messageId', 'disposition', 'recipients', 'sendBounce']);
@@ -59,7 +59,7 @@ describe('ses-bouncer decide', () => {
   });
 
   it('uses the real clock without --now, so a two-day-old event is past the window', async () => {
-    const result = await run('decide', '--policy', 'examples/policy.yaml', '../shared/examples/ses-receipt-event.json');
+    const result = await run('decide', '--policy', 'examples/policy.yaml', 'test/fixtures/ses-receipt-event.json');
     expect(result.json()[0].recipients[0]).toMatchObject({ action: 'drop', guard: 'window-expired' });
   });
 
