@@ -5,8 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { decideBench } from './decide.js';
 import { renderSection, type Bench } from './lib.js';
+import { pipelineBench } from './pipeline.js';
 
-const BENCHES: readonly Bench[] = [decideBench];
+const BENCHES: readonly Bench[] = [decideBench, pipelineBench];
 
 const quick = process.argv.includes('--quick');
 const sections: string[] = [];
