@@ -14,6 +14,11 @@ Usage:
       Decide SES receipt events offline (no AWS, no network): one JSON line per record.
       --now fixes the clock for the 24 h bounce window. Exit 1 if a record or file could
       not be decided (it prints {"error": ...} in its place), 2 for an invalid policy.
+  ses-bouncer replay [--policy examples/policy.yaml] [--rate 1] [--out out/bounces] [EVENT_OR_DIR...]
+      Run the whole pipeline on this machine, no AWS account: dynalite, the local SES
+      endpoint and an in-process FIFO queue around the real handlers. Events default to
+      examples/events; their timestamps are shifted together so the newest is a minute old.
+      Prints a table of decisions and bounces; the DSNs are written as .eml files to --out.
   ses-bouncer serve-ses [--port 4579] [--rate 1] [--out out/bounces]
       Run a local SES endpoint (SendBounce, SES Query protocol) for testing without AWS.
   ses-bouncer --help
@@ -37,6 +42,14 @@ const COMMANDS: Record<string, Command> = {
     const policy = loadPolicyOrReport(values.policy, io.stderr);
     if (policy === undefined) return ExitCode.Usage;
     return runDecide(policy, positionals, now, io);
+  },
+  replay: async (args, io) => {
+    const { values, positionals } = parse(args, { policy: { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' } });
+    const rate = positiveNumber('--rate', values.rate ?? '1', false);
+    const policy = loadPolicyOrReport(values.policy ?? 'examples/policy.yaml', io.stderr);
+    if (policy === undefined) return ExitCode.Usage;
+    const { runReplay } = await import('./replay.js');
+    return runReplay({ policy, paths: positionals.length > 0 ? positionals : ['examples/events'], rate, out: values.out ?? 'out/bounces' }, io);
   },
   'serve-ses': async (args, io) => {
     const { values, positionals } = parse(args, { port: { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' } });

@@ -17,6 +17,8 @@ export interface ReceiptDeps {
   readonly clock?: () => Date;
   /** @default randomUUID */
   readonly newClaimToken?: () => string;
+  /** Sees every final decision (the local pipeline's report). @default none */
+  readonly onDecision?: (decision: Decision) => void;
 }
 
 export interface ReceiptResult {
@@ -108,6 +110,7 @@ function ledgerKey(address: string): string {
 
 /** One structured line per recipient decision, and the counts the dashboard shows. */
 function report(decision: Decision, deps: ReceiptDeps): void {
+  deps.onDecision?.(decision);
   for (const recipient of decision.recipients) {
     deps.logger.info('decision', {
       messageId: decision.messageId,

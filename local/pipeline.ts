@@ -1,0 +1,180 @@
+// `npm start` / `ses-bouncer replay`: the whole pipeline on this machine, no AWS account: dynalite
+// in-process, the local SES endpoint, an in-process FIFO queue, and the real handlers.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SESClient } from '@aws-sdk/client-ses';
+import type { Context } from 'aws-lambda';
+import { Pacer } from '../lambda/app/pacer.js';
+import { MemoryMetrics } from '../lambda/app/telemetry.js';
+import { createLedgerTable, DynamoDbLedger, type BounceRecord } from '../lambda/aws/ledger.js';
+import { SES_CLIENT_CONFIG, SesBounceSender } from '../lambda/aws/ses.js';
+import type { Decision } from '../lambda/core/decide.js';
+import { parseSesEvent } from '../lambda/core/event.js';
+import type { CompiledPolicy } from '../lambda/core/policy.js';
+import { createDeliverHandler } from '../lambda/deliver.js';
+import { createReceiptHandler } from '../lambda/receipt.js';
+import { localDynamoDbClient, startDynalite } from './dynamodb.js';
+import { MemoryFifoQueue } from './memory-queue.js';
+import { startSesEndpoint } from './ses-endpoint.js';
+
+export interface ReplayEvent {
+  /** Where it came from, for the report (a file name). */
+  readonly source: string;
+  readonly payload: unknown;
+}
+
+export interface ReplayOptions {
+  readonly policy: CompiledPolicy;
+  readonly events: readonly ReplayEvent[];
+  /** SendBounce calls per second, for the endpoint's limit and the delivery function's pacing. @default 1 */
+  readonly rate?: number;
+  /** Where the bounces are written as .eml; stale .eml files there are removed first. @default out/bounces */
+  readonly outDir?: string;
+  /** Progress lines, as the run goes. */
+  readonly progress?: (line: string) => void;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** One envelope recipient as it came out of the pipeline. */
+export interface ReplayRow {
+  readonly source: string;
+  readonly messageId: string;
+  readonly recipient: string;
+  readonly action: string;
+  readonly ruleOrGuard: string;
+  /** The ledger state of a bounce (SENT, REJECTED…), or undefined when none was sent. */
+  readonly bounce: string | undefined;
+  readonly dsnPath: string | undefined;
+}
+
+export interface ReplayReport {
+  readonly rows: readonly ReplayRow[];
+  /** Events that were not valid SES events: delivered untouched, as the receipt function does. */
+  readonly invalid: readonly { readonly source: string; readonly error: string }[];
+  readonly metrics: ReadonlyMap<string, number>;
+  readonly sesStats: { readonly requests: number; readonly accepted: number; readonly throttled: number };
+}
+
+const TABLE = 'ses-bouncer-local';
+
+/**
+ * Runs every event through the real receipt handler, then drains the queue through the real
+ * delivery handler against the local SES endpoint. Event timestamps are shifted together so
+ * that the newest was received a minute ago: the examples stay inside SES's 24 h window, and an
+ * event older than the others by more than that still shows the window guard.
+ */
+export async function replay(options: ReplayOptions): Promise<ReplayReport> {
+  const clock = options.clock ?? Date.now;
+  const rate = options.rate ?? 1;
+  const outDir = options.outDir ?? join('out', 'bounces');
+  const progress = options.progress ?? (() => undefined);
+  const events = rebase(options.events, clock());
+  const originalHeaders = new Map(events.flatMap(({ payload }) => recordsOf(payload).map((r) => [r?.ses?.mail?.messageId, r?.ses?.mail?.headers] as const)));
+
+  prepareOutDir(outDir);
+  const dynamo = await startDynalite();
+  const client = localDynamoDbClient(dynamo.endpoint);
+  const ses = await startSesEndpoint({ ratePerSecond: rate, outDir, originalHeaders: (id) => originalHeaders.get(id) });
+  const sesClient = new SESClient({ ...SES_CLIENT_CONFIG, endpoint: ses.url, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    await createLedgerTable(client, TABLE);
+    const ledger = new DynamoDbLedger(client, TABLE);
+    const queue = new MemoryFifoQueue();
+    const metrics = new MemoryMetrics();
+    const logger = new Logger({ serviceName: 'ses-bouncer-local', logLevel: process.env.SES_BOUNCER_DEBUG ? 'DEBUG' : 'SILENT' });
+    let source = '';
+    const decided: { source: string; decision: Decision }[] = [];
+    const onDecision = (decision: Decision) => decided.push({ source, decision });
+    const receipt = createReceiptHandler({ deps: () => ({ policy: options.policy, ledger, queue, logger, metrics, onDecision }), logger, metrics });
+    const deliverDeps = { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(rate), logger, metrics };
+    const delivery = createDeliverHandler({ deps: () => deliverDeps, logger });
+
+    const invalid: { source: string; error: string }[] = [];
+    for (const [index, event] of events.entries()) {
+      source = event.source;
+      const { disposition } = await receipt(event.payload, lambdaContext('ses-bouncer-receipt', 30_000));
+      for (const result of parseSesEvent(event.payload)) if (!result.ok) invalid.push({ source: event.source, error: result.error });
+      progress(`[${index + 1}/${events.length}] ${event.source}: ${disposition}`);
+    }
+
+    const jobs = queue.depth;
+    if (jobs > 0) progress(`sending ${jobs} bounce${jobs === 1 ? '' : 's'} through the local SES endpoint at ${rate}/s…`);
+    await queue.drain(async (batch) => {
+      const response = await delivery(batch, lambdaContext('ses-bouncer-deliver', 900_000));
+      progress(`  ${ses.stats.accepted}/${jobs} SendBounce calls accepted`);
+      return response;
+    });
+
+    const dsnPaths = new Map(ses.accepted.map((accepted) => [accepted.request.OriginalMessageId, accepted.emlPath]));
+    const rows: ReplayRow[] = [];
+    for (const { source, decision } of decided) {
+      const states = await ledger.get(decision.messageId, decision.recipients.map((r) => r.address));
+      for (const recipient of decision.recipients) {
+        const record: BounceRecord | undefined = states.get(recipient.address.trim().toLowerCase());
+        rows.push({
+          source,
+          messageId: decision.messageId,
+          recipient: recipient.address,
+          action: recipient.action,
+          ruleOrGuard: [recipient.rule ?? '(default)', recipient.guard ? `guard ${recipient.guard}` : undefined].filter(Boolean).join(', '),
+          bounce: record?.state,
+          dsnPath: record?.state === 'SENT' ? dsnPaths.get(decision.messageId) : undefined,
+        });
+      }
+    }
+    return { rows, invalid, metrics: metrics.counts, sesStats: ses.stats };
+  } finally {
+    sesClient.destroy();
+    client.destroy();
+    await ses.close();
+    await dynamo.close();
+  }
+}
+
+function recordsOf(payload: unknown): any[] {
+  const records = (payload as { Records?: unknown })?.Records;
+  return Array.isArray(records) ? records : [];
+}
+
+/** Shifts every timestamp by one amount so the newest receipt was a minute ago. */
+function rebase(events: readonly ReplayEvent[], now: number): ReplayEvent[] {
+  const copies = events.map((event) => ({ source: event.source, payload: structuredClone(event.payload) }));
+  const receipts = copies.flatMap(({ payload }) => recordsOf(payload).map((r) => Date.parse(r?.ses?.receipt?.timestamp)).filter((t) => !Number.isNaN(t)));
+  if (receipts.length === 0) return copies;
+  const shift = now - 60_000 - Math.max(...receipts);
+  for (const { payload } of copies) {
+    for (const record of recordsOf(payload)) {
+      for (const holder of [record?.ses?.mail, record?.ses?.receipt]) {
+        const time = Date.parse(holder?.timestamp);
+        if (!Number.isNaN(time)) holder.timestamp = new Date(time + shift).toISOString();
+      }
+    }
+  }
+  return copies;
+}
+
+function prepareOutDir(outDir: string): void {
+  mkdirSync(outDir, { recursive: true });
+  for (const name of readdirSync(outDir)) if (name.endsWith('.eml')) rmSync(join(outDir, name));
+}
+
+function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
