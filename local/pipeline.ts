@@ -77,7 +77,16 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   prepareOutDir(outDir);
   const dynamo = await startDynalite();
   const client = localDynamoDbClient(dynamo.endpoint);
-  const ses = await startSesEndpoint({ ratePerSecond: rate, outDir, originalHeaders: (id) => originalHeaders.get(id) });
+  let jobs = 0;
+  const ses = await startSesEndpoint({
+    ratePerSecond: rate,
+    outDir,
+    originalHeaders: (id) => originalHeaders.get(id),
+    onAnswer: ({ bounce, error }) => {
+      if (bounce) progress(`  [${ses.stats.accepted}/${jobs}] SendBounce for ${bounce.request.OriginalMessageId} accepted`);
+      else if (error) progress(`  SendBounce refused: ${error.code}: ${error.message}`);
+    },
+  });
   const sesClient = new SESClient({ ...SES_CLIENT_CONFIG, endpoint: ses.url, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     await createLedgerTable(client, TABLE);
@@ -100,13 +109,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
       progress(`[${index + 1}/${events.length}] ${event.source}: ${disposition}`);
     }
 
-    const jobs = queue.depth;
+    jobs = queue.depth;
     if (jobs > 0) progress(`sending ${jobs} bounce${jobs === 1 ? '' : 's'} through the local SES endpoint at ${rate}/s…`);
-    await queue.drain(async (batch) => {
-      const response = await delivery(batch, lambdaContext('ses-bouncer-deliver', 900_000));
-      progress(`  ${ses.stats.accepted}/${jobs} SendBounce calls accepted`);
-      return response;
-    });
+    await queue.drain((batch) => delivery(batch, lambdaContext('ses-bouncer-deliver', 900_000)));
 
     const dsnPaths = new Map(ses.accepted.map((accepted) => [accepted.request.OriginalMessageId, accepted.emlPath]));
     const rows: ReplayRow[] = [];
