@@ -8,7 +8,7 @@ import { SESClient } from '@aws-sdk/client-ses';
 import type { Context } from 'aws-lambda';
 import { Pacer } from '../lambda/app/pacer.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
-import { createLedgerTable, DynamoDbLedger, type BounceRecord } from '../lambda/aws/ledger.js';
+import { createLedgerTable, DynamoDbLedger, ledgerRecipient, type BounceRecord } from '../lambda/aws/ledger.js';
 import { SES_CLIENT_CONFIG, SesBounceSender } from '../lambda/aws/ses.js';
 import type { Decision } from '../lambda/core/decide.js';
 import { parseSesEvent } from '../lambda/core/event.js';
@@ -118,7 +118,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     for (const { source, decision } of decided) {
       const states = await ledger.get(decision.messageId, decision.recipients.map((r) => r.address));
       for (const recipient of decision.recipients) {
-        const record: BounceRecord | undefined = states.get(recipient.address.trim().toLowerCase());
+        const record: BounceRecord | undefined = states.get(ledgerRecipient(recipient.address));
         rows.push({
           source,
           messageId: decision.messageId,

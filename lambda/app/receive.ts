@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Ledger } from '../aws/ledger.js';
+import { ledgerRecipient, type Ledger } from '../aws/ledger.js';
 import type { BounceQueue } from '../aws/queue.js';
 import { guardSenderRate, planDecision, type Decision, type DecisionPlan, type Disposition } from '../core/decide.js';
 import { buildSendBounce } from '../core/dsn.js';
@@ -82,12 +82,14 @@ async function queueBounces(plan: DecisionPlan, deps: ReceiptDeps, now: Date): P
   }
 
   const mine = new Set(claimed);
-  const sendBounce = buildSendBounce(message, plan.bounced.filter((entry) => mine.has(ledgerKey(entry.address))), deps.policy, now)!;
+  const bounced = plan.bounced.filter((entry) => mine.has(ledgerRecipient(entry.address)));
+  const sendBounce = buildSendBounce(message, bounced, deps.policy, now)!;
   try {
     await deps.queue.enqueue({
       version: 1,
       messageId: message.messageId,
-      recipients: [...claimed],
+      // In the order of BouncedRecipientInfoList, which lists each address once, as the ledger keys it.
+      recipients: [...new Set(bounced.map((entry) => ledgerRecipient(entry.address)))],
       receiptTime: message.receiptTime.toISOString(),
       claimToken,
       sendBounce,
@@ -101,11 +103,6 @@ async function queueBounces(plan: DecisionPlan, deps: ReceiptDeps, now: Date): P
   }
   deps.metrics.count(MetricName.Queued, claimed.length);
   return { ...plan.decision, sendBounce };
-}
-
-/** The ledger's key for a recipient (its normalisation). */
-function ledgerKey(address: string): string {
-  return address.trim().toLowerCase();
 }
 
 /** One structured line per recipient decision, and the counts the dashboard shows. */

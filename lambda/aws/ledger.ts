@@ -437,8 +437,12 @@ function recipientKey(recipient: string): string {
 }
 
 /** Addresses compare case-insensitively: `A@X.com` and `a@x.com` are one ledger key. */
+export function ledgerRecipient(address: string): string {
+  return address.trim().toLowerCase();
+}
+
 function normalize(recipients: readonly string[]): string[] {
-  return [...new Set(recipients.map((recipient) => recipient.trim().toLowerCase()))];
+  return [...new Set(recipients.map(ledgerRecipient))];
 }
 
 function epochSeconds(date: Date): number {
