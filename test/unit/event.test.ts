@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseSesEvent } from '../../lambda/core/event.js';
 import { documentedEvent, rawRecord } from '../support/events.js';
 
@@ -5,6 +6,11 @@ describe('SES event validation', () => {
   it('accepts the documented receipt-rule event', () => {
     const [result] = parseSesEvent(documentedEvent());
     expect(result).toMatchObject({ ok: true });
+  });
+
+  it('accepts the AWS developer guide example of a Lambda action event (Event invocation, dmarcPolicy)', () => {
+    const [result] = parseSesEvent(JSON.parse(readFileSync('test/fixtures/aws-lambda-event-example.json', 'utf8')));
+    expect(result).toMatchObject({ ok: true, record: { ses: { receipt: { dmarcPolicy: 'reject', action: { invocationType: 'Event' } } } } });
   });
 
   it('accepts invocation type Event, any-case dmarcPolicy, headersTruncated and missing commonHeaders', () => {
