@@ -117,7 +117,10 @@ function report(decision: Decision, deps: ReceiptDeps): void {
       ...(recipient.guard ? { guard: recipient.guard } : {}),
       ...(decision.dryRun ? { dryRun: true } : {}),
     });
-    if (recipient.guard) deps.metrics.count(MetricName.Guarded, 1, { name: 'Guard', value: recipient.guard });
+    if (recipient.guard) {
+      deps.metrics.count(MetricName.Guarded);
+      deps.metrics.count(MetricName.Guarded, 1, { name: 'Guard', value: recipient.guard });
+    }
     if (recipient.action === 'deliver') deps.metrics.count(MetricName.Delivered);
     if (recipient.action === 'drop') deps.metrics.count(MetricName.Dropped);
   }

@@ -1,0 +1,106 @@
+import { resolve } from 'node:path';
+import { App, RemovalPolicy, Validations, type AppProps } from 'aws-cdk-lib';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { SesBouncerConfigError } from './errors.js';
+import type { SesBouncerProps } from './ses-bouncer.js';
+import { SesBouncerStack } from './stack.js';
+
+// cdk.json context → SesBouncer props. Each setting can be overridden with `-c key=value`, so
+// values arrive as JSON (cdk.json) or as strings (command line): both are accepted.
+
+export interface AppOptions extends AppProps {
+  /** Run cdk-nag's AwsSolutions pack. @default true */
+  readonly nag?: boolean;
+}
+
+export const CONTEXT_DEFAULTS = {
+  stackName: 'SesBouncer',
+  domain: 'example.com',
+  policyFile: 'examples/policy.yaml',
+  ruleSetName: 'ses-bouncer',
+  ruleName: 'ses-bouncer',
+  existingRuleSet: false,
+  activateRuleSet: false,
+  tlsPolicy: 'Optional',
+  sendRatePerSecond: 1,
+  tableRemovalPolicy: 'retain',
+} as const;
+
+type Context = (key: string) => unknown;
+
+export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): SesBouncerProps {
+  const problems: string[] = [];
+  const str = (key: string): string | undefined => {
+    const value = context(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') {
+      problems.push(`context ${key}: must be a string, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value.trim();
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const value = context(key);
+    if (value === undefined || value === null || value === '') return fallback;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    problems.push(`context ${key}: must be true or false, got ${JSON.stringify(value)}`);
+    return fallback;
+  };
+  const domain = str('domain') ?? CONTEXT_DEFAULTS.domain;
+  const rawRecipients = context('recipients');
+  let recipients: string[];
+  if (rawRecipients === undefined || rawRecipients === null) recipients = [domain];
+  else if (typeof rawRecipients === 'string') recipients = rawRecipients.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  else if (Array.isArray(rawRecipients) && rawRecipients.every((r) => typeof r === 'string')) recipients = rawRecipients;
+  else {
+    problems.push(`context recipients: must be a list of strings or a comma-separated string, got ${JSON.stringify(rawRecipients)}`);
+    recipients = [];
+  }
+  const tls = str('tlsPolicy') ?? CONTEXT_DEFAULTS.tlsPolicy;
+  let tlsPolicy: ses.TlsPolicy = ses.TlsPolicy.OPTIONAL;
+  if (/^require$/i.test(tls)) tlsPolicy = ses.TlsPolicy.REQUIRE;
+  else if (!/^optional$/i.test(tls)) problems.push(`context tlsPolicy: must be Optional or Require, got ${JSON.stringify(tls)}`);
+  const rateValue = context('sendRatePerSecond');
+  const sendRatePerSecond = rateValue === undefined || rateValue === '' ? CONTEXT_DEFAULTS.sendRatePerSecond : Number(rateValue);
+  if (!Number.isFinite(sendRatePerSecond) || sendRatePerSecond <= 0) problems.push(`context sendRatePerSecond: must be a positive number, got ${JSON.stringify(rateValue)}`);
+  const removal = str('tableRemovalPolicy') ?? CONTEXT_DEFAULTS.tableRemovalPolicy;
+  let tableRemovalPolicy = RemovalPolicy.RETAIN;
+  if (/^destroy$/i.test(removal)) tableRemovalPolicy = RemovalPolicy.DESTROY;
+  else if (!/^retain$/i.test(removal)) problems.push(`context tableRemovalPolicy: must be retain or destroy, got ${JSON.stringify(removal)}`);
+  const props: SesBouncerProps = {
+    recipients,
+    policyFile: resolve(cwd, str('policyFile') ?? CONTEXT_DEFAULTS.policyFile),
+    ruleSetName: str('ruleSetName') ?? CONTEXT_DEFAULTS.ruleSetName,
+    ruleName: str('ruleName') ?? CONTEXT_DEFAULTS.ruleName,
+    existingRuleSet: bool('existingRuleSet', CONTEXT_DEFAULTS.existingRuleSet),
+    activateRuleSet: bool('activateRuleSet', CONTEXT_DEFAULTS.activateRuleSet),
+    after: str('after'),
+    tlsPolicy,
+    sendRatePerSecond,
+    alarmEmail: str('alarmEmail'),
+    bounceIdentityArn: str('bounceIdentityArn'),
+    tableRemovalPolicy,
+  };
+  if (problems.length > 0) throw new SesBouncerConfigError('invalid cdk.json context', problems);
+  return props;
+}
+
+/** The CDK app of bin/app.ts: one SesBouncerStack from context, checked by cdk-nag. */
+export function appFromContext(options: AppOptions = {}): { app: App; stack: SesBouncerStack } {
+  const { nag = true, ...appProps } = options;
+  const app = new App(appProps);
+  const context: Context = (key) => app.node.tryGetContext(key);
+  const stackName = (context('stackName') as string | undefined) ?? CONTEXT_DEFAULTS.stackName;
+  const account = (context('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const region = (context('region') as string | undefined) ?? process.env.CDK_DEFAULT_REGION;
+  const stack = new SesBouncerStack(app, stackName, {
+    stackName,
+    description: 'ses-bouncer: bounces unwanted inbound mail on Amazon SES',
+    env: account || region ? { account, region } : undefined,
+    bouncer: bouncerPropsFromContext(context),
+  });
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack };
+}

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SesBouncerConfigError } from './errors.js';
+import { formatIssue, PolicyError } from '../lambda/core/errors.js';
+import { loadPolicyFile, type CompiledPolicy } from '../lambda/core/policy.js';
+
+/** The policy as validated at synth, and the self-contained JSON that goes into the receipt bundle. */
+export interface SynthPolicy {
+  /** Absolute path of the policy file the user named. */
+  readonly file: string;
+  readonly compiled: CompiledPolicy;
+  /** `JSON.stringify(compiled.document)`: every list inlined, loadable without the source tree. */
+  readonly json: string;
+  /** A file holding `json`, copied into the receipt bundle as `policy.json` after bundling. */
+  readonly jsonFile: string;
+}
+
+/** Thrown at synth for an invalid policy: names the file and every problem as `path: message`, one a line. */
+export class SynthPolicyError extends SesBouncerConfigError {
+  constructor(
+    readonly file: string,
+    problems: readonly string[],
+  ) {
+    super(`SesBouncer: invalid policy ${file}`, problems);
+  }
+}
+
+/**
+ * Validates and compiles a policy file with the same validator the handlers use, and writes its
+ * self-contained JSON form to a content-addressed file outside the source tree.
+ */
+export function loadSynthPolicy(file: string): SynthPolicy {
+  const absolute = resolve(file);
+  let compiled: CompiledPolicy;
+  try {
+    compiled = loadPolicyFile(absolute);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new SynthPolicyError(absolute, error.issues.map(formatIssue));
+    throw error;
+  }
+  const json = JSON.stringify(compiled.document);
+  const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'ses-bouncer-synth');
+  mkdirSync(dir, { recursive: true });
+  const jsonFile = join(dir, `policy-${digest}.json`);
+  writeFileSync(jsonFile, json);
+  return { file: absolute, compiled, json, jsonFile };
+}

@@ -1,0 +1,202 @@
+// Construct validation and prop variants. Bundling is skipped (context aws:cdk:bundling-stacks = []),
+// so these synthesize in milliseconds; bundling itself is covered by ses-bouncer.test.ts.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { bouncerPropsFromContext } from '../../lib/app.js';
+import { SesBouncer, type SesBouncerProps } from '../../lib/ses-bouncer.js';
+
+const POLICY = resolve('examples/policy.yaml');
+const dir = mkdtempSync(join(tmpdir(), 'ses-bouncer-policies-'));
+
+function stack(): Stack {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new Stack(app, 'Test', { env: { account: '111122223333', region: 'eu-west-1' } });
+}
+
+function bouncer(props: Partial<SesBouncerProps>): { bouncer: SesBouncer; template: () => Template } {
+  const s = stack();
+  const b = new SesBouncer(s, 'Bouncer', { recipients: ['example.com'], policyFile: POLICY, ...props } as SesBouncerProps);
+  return { bouncer: b, template: () => Template.fromStack(s) };
+}
+
+function writePolicy(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('an invalid policy fails synthesis', () => {
+  test('naming the file and every problem as path: message', () => {
+    const file = writePolicy(
+      'broken.yaml',
+      [
+        'version: 1',
+        'bounce: { sender: mailer-daemon@example.com, reportingMta: mx.example.com }',
+        'rules:',
+        '  - name: a',
+        '    when: { recipient: ["not a pattern"] }',
+        '    then: bounce',
+        '    bounceType: DoesNotExist',
+        '  - name: b',
+        '    when: { subject: "(" }',
+        '    then: bounce',
+        '    bounceType: Nope',
+        '',
+      ].join('\n'),
+    );
+    let message = '';
+    try {
+      bouncer({ policyFile: file });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(file);
+    expect(message).toMatch(/^\s+rules\[0\]\.when\.recipient\[0\]: .+$/m);
+    expect(message).toMatch(/^\s+rules\[1\]\.when\.subject: not an RE2 regular expression/m);
+    expect(message).toMatch(/^\s+rules\[1\]\.bounceType: must be one of /m);
+  });
+
+  test('a missing file names the file', () => {
+    const missing = join(dir, 'nope.yaml');
+    expect(() => bouncer({ policyFile: missing })).toThrow(missing);
+  });
+});
+
+describe('props are validated and each problem names its prop', () => {
+  test.each([
+    ['missing', undefined],
+    ['empty', []],
+  ])('recipients %s', (_case, recipients) => {
+    expect(() => bouncer({ recipients } as never)).toThrow(/recipients: at least one recipient is required/);
+  });
+
+  test('blank recipient', () => {
+    expect(() => bouncer({ recipients: ['example.com', ' '] })).toThrow(/recipients\[1\]:/);
+  });
+
+  test('several problems at once', () => {
+    let message = '';
+    try {
+      bouncer({ recipients: [], sendRatePerSecond: 0, receiptTimeout: Duration.seconds(30), ruleSetName: 'bad name', maxReceiveCount: 0 });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const prop of ['recipients', 'sendRatePerSecond', 'receiptTimeout', 'ruleSetName', 'maxReceiveCount']) expect(message).toMatch(new RegExp(`^\\s+${prop}: `, 'm'));
+  });
+
+  test('bounceIdentityArn that contradicts the policy', () => {
+    const file = writePolicy(
+      'arn.yaml',
+      'version: 1\nbounce: { sender: bounces@example.net, senderArn: "arn:aws:ses:eu-west-1:111122223333:identity/example.net", reportingMta: mx.example.net }\nrules: []\n',
+    );
+    expect(() => bouncer({ policyFile: file, bounceIdentityArn: 'arn:aws:ses:eu-west-1:111122223333:identity/other.example' })).toThrow(/bounceIdentityArn: /);
+  });
+});
+
+describe('bounce identity', () => {
+  const sendBounceResource = (template: Template) => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    return statements.filter((s) => s.Action === 'ses:SendBounce').map((s) => s.Resource);
+  };
+
+  test("derived from the domain of the policy's bounce sender", () => {
+    const file = writePolicy('sender.yaml', 'version: 1\nbounce: { sender: Bounces@Mail.Example.NET, reportingMta: mx.example.net }\nrules: []\n');
+    const { template } = bouncer({ policyFile: file });
+    expect(sendBounceResource(template())).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:eu-west-1:111122223333:identity/mail.example.net']] }]);
+  });
+
+  test("the policy's bounce.senderArn when set", () => {
+    const arn = 'arn:aws:ses:eu-west-1:444455556666:identity/example.net';
+    const file = writePolicy('sender-arn.yaml', `version: 1\nbounce: { sender: bounces@example.net, senderArn: "${arn}", reportingMta: mx.example.net }\nrules: []\n`);
+    expect(sendBounceResource(bouncer({ policyFile: file }).template())).toEqual([arn]);
+  });
+
+  test('the bounceIdentityArn prop', () => {
+    const arn = 'arn:aws:ses:eu-west-1:111122223333:identity/mailer-daemon@example.com';
+    expect(sendBounceResource(bouncer({ bounceIdentityArn: arn }).template())).toEqual([arn]);
+  });
+});
+
+describe('variants', () => {
+  test('existing rule set by name, after a rule, TLS required; no rule set or activation created', () => {
+    const { template } = bouncer({ ruleSetName: 'inbound', existingRuleSet: true, after: 'archive', ruleName: 'bouncer', tlsPolicy: ses.TlsPolicy.REQUIRE });
+    const t = template();
+    t.resourceCountIs('AWS::SES::ReceiptRuleSet', 0);
+    t.resourceCountIs('Custom::SesActiveReceiptRuleSet', 0);
+    t.hasResourceProperties('AWS::SES::ReceiptRule', { RuleSetName: 'inbound', After: 'archive', Rule: Match.objectLike({ Name: 'bouncer', TlsPolicy: 'Require' }) });
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      SourceArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:eu-west-1:111122223333:receipt-rule-set/inbound:receipt-rule/bouncer']] },
+    });
+  });
+
+  test('existing rule set activated', () => {
+    const t = bouncer({ ruleSetName: 'inbound', existingRuleSet: true, activateRuleSet: true }).template();
+    t.hasResourceProperties('Custom::SesActiveReceiptRuleSet', { RuleSetName: 'inbound' });
+  });
+
+  test('a provided alarm topic; table removal policy; send rate; timeouts', () => {
+    const s = stack();
+    const topic = new sns.Topic(s, 'Ops', { enforceSSL: true });
+    new SesBouncer(s, 'Bouncer', {
+      recipients: ['example.com'],
+      policyFile: POLICY,
+      alarmTopic: topic,
+      tableRemovalPolicy: RemovalPolicy.DESTROY,
+      sendRatePerSecond: 2.5,
+      deliveryTimeout: Duration.seconds(120),
+      receiptTimeout: Duration.seconds(20),
+    });
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.resourceCountIs('AWS::KMS::Key', 0);
+    t.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: s.getLogicalId(topic.node.defaultChild as never) }] });
+    t.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 120, Environment: { Variables: Match.objectLike({ SEND_RATE_PER_SECOND: '2.5' }) } });
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 20 });
+    t.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 720 });
+  });
+
+  test('no topic: alarms exist without actions', () => {
+    const t = bouncer({}).template();
+    t.resourceCountIs('AWS::SNS::Topic', 0);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    t.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
+  });
+});
+
+describe('cdk.json context', () => {
+  const context = (values: Record<string, unknown>) => (key: string) => values[key];
+
+  test('defaults come from examples/ and the domain', () => {
+    const props = bouncerPropsFromContext(context({}), '/repo');
+    expect(props).toMatchObject({
+      recipients: ['example.com'],
+      policyFile: '/repo/examples/policy.yaml',
+      ruleSetName: 'ses-bouncer',
+      existingRuleSet: false,
+      activateRuleSet: false,
+      sendRatePerSecond: 1,
+      tableRemovalPolicy: RemovalPolicy.RETAIN,
+    });
+  });
+
+  test('command-line strings: comma-separated recipients, booleans, numbers', () => {
+    const props = bouncerPropsFromContext(
+      context({ recipients: 'a@example.com, example.org', activateRuleSet: 'true', existingRuleSet: 'false', sendRatePerSecond: '3', tlsPolicy: 'Require' }),
+      '/repo',
+    );
+    expect(props).toMatchObject({ recipients: ['a@example.com', 'example.org'], activateRuleSet: true, existingRuleSet: false, sendRatePerSecond: 3, tlsPolicy: ses.TlsPolicy.REQUIRE });
+  });
+
+  test('bad values name their key', () => {
+    expect(() => bouncerPropsFromContext(context({ activateRuleSet: 'yes', sendRatePerSecond: 'fast', recipients: 5 }))).toThrow(/context activateRuleSet: /);
+    expect(() => bouncerPropsFromContext(context({ recipients: 5 }))).toThrow(/context recipients: /);
+    expect(() => bouncerPropsFromContext(context({ sendRatePerSecond: 'fast' }))).toThrow(/context sendRatePerSecond: /);
+  });
+});
