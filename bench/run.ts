@@ -3,11 +3,12 @@
 // scripts still work and leaves BENCHMARKS.md alone.
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { coldStartBench } from './coldstart.js';
 import { decideBench } from './decide.js';
 import { renderSection, type Bench } from './lib.js';
 import { pipelineBench } from './pipeline.js';
 
-const BENCHES: readonly Bench[] = [decideBench, pipelineBench];
+const BENCHES: readonly Bench[] = [coldStartBench, decideBench, pipelineBench];
 
 const quick = process.argv.includes('--quick');
 const sections: string[] = [];

@@ -14,11 +14,11 @@ import { failOpen } from './app/middleware.js';
 import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools.js';
 import { receive, type ReceiptDeps, type ReceiptResult } from './app/receive.js';
 import type { MetricsPort } from './app/telemetry.js';
-import { loadPolicyFile } from './core/policy.js';
+import { loadPolicyFileWith, type CompiledPolicy } from './core/policy-compiler.js';
 
 export interface ReceiptHandlerOptions {
   /** The use-case's dependencies, built on first use; a failure there fails open like any other. */
-  readonly deps: () => ReceiptDeps;
+  readonly deps: () => ReceiptDeps | Promise<ReceiptDeps>;
   readonly logger: Logger;
   readonly metrics: MetricsPort;
   /** Flushed as EMF after each invocation. @default none (the local pipeline counts in memory) */
@@ -31,35 +31,46 @@ export function createReceiptHandler(options: ReceiptHandlerOptions) {
   if (options.powertoolsMetrics) handler.use(logMetrics(options.powertoolsMetrics));
   return handler
     .use(failOpen({ logger: options.logger, metrics: options.metrics, response: { disposition: 'CONTINUE' } as ReceiptResult }))
-    .handler((event) => receive(event, options.deps()));
+    .handler(async (event) => receive(event, await options.deps()));
 }
 
 const logger = createLogger();
 const powertoolsMetrics = createMetrics();
 const metrics = new PowertoolsMetrics(powertoolsMetrics);
-let deps: ReceiptDeps | undefined;
+let deps: Promise<ReceiptDeps> | undefined;
 
 /** Configuration and policy, read and checked once per container. A failure is retried on the next event. */
-function receiptDeps(): ReceiptDeps {
-  if (deps) return deps;
+function receiptDeps(): Promise<ReceiptDeps> {
+  deps ??= buildDeps().catch((error: unknown) => {
+    deps = undefined;
+    throw error;
+  });
+  return deps;
+}
+
+async function buildDeps(): Promise<ReceiptDeps> {
   const config = loadReceiptConfig();
-  deps = {
-    policy: loadPolicyFile(config.policyFile),
+  return {
+    policy: await loadPolicy(config.policyFile),
     ledger: new DynamoDbLedger(new DynamoDBClient({}), config.tableName),
     queue: new SqsBounceQueue(new SQSClient({}), config.queueUrl),
     logger,
     metrics,
   };
-  return deps;
+}
+
+/** The bundled policy is JSON; a YAML one (POLICY_FILE) brings in the YAML parser only then. */
+async function loadPolicy(file: string): Promise<CompiledPolicy> {
+  if (file.toLowerCase().endsWith('.json')) return loadPolicyFileWith(file);
+  const { loadPolicyFile } = await import('./core/policy.js');
+  return loadPolicyFile(file);
 }
 
 // In Lambda, surface a bad setting or policy at start-up, in the init log, not on the first message.
 if (process.env.AWS_LAMBDA_FUNCTION_NAME) {
-  try {
-    receiptDeps();
-  } catch (error) {
-    logger.error('start-up failed: every message will be delivered untouched until this is fixed', { error: error as Error });
-  }
+  receiptDeps().catch((error: unknown) =>
+    logger.error('start-up failed: every message will be delivered untouched until this is fixed', { error: error as Error }),
+  );
 }
 
 export const handler = createReceiptHandler({ deps: receiptDeps, logger, metrics, powertoolsMetrics });

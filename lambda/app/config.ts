@@ -1,19 +1,20 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError } from '../core/errors.js';
+import { issueMessage } from '../core/issues.js';
 
 // SPEC §7: the handlers' environment, read once and checked, so a missing setting is one clear
 // error at start-up instead of a failure on the first message.
 
-const TableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a DynamoDB table name');
+const TableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a DynamoDB table name'));
 const QueueUrl = z.url({ message: 'not a queue URL' });
-const Rate = z.coerce.number().positive('must be a positive number').default(1);
+const Rate = z._default(z.coerce.number().check(z.positive('must be a positive number')), 1);
 
 const ReceiptEnv = z.object({
   BOUNCE_TABLE_NAME: TableName,
   BOUNCE_QUEUE_URL: QueueUrl,
-  POLICY_FILE: z.string().min(1).optional(),
-  LAMBDA_TASK_ROOT: z.string().optional(),
+  POLICY_FILE: z.optional(z.string().check(z.minLength(1))),
+  LAMBDA_TASK_ROOT: z.optional(z.string()),
 });
 
 const DeliverEnv = z.object({
@@ -48,9 +49,9 @@ export function loadDeliverConfig(env: NodeJS.ProcessEnv = process.env): Deliver
   return { tableName: parsed.BOUNCE_TABLE_NAME, sendRatePerSecond: parsed.SEND_RATE_PER_SECOND };
 }
 
-function check<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
-  const parsed = schema.safeParse({ ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined });
+function check<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const parsed = schema.safeParse({ ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined }, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${/received undefined$/.test(issue.message) ? 'not set' : issue.message}`);
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issueMessage(issue).replace(/^required$/, 'not set')}`);
   throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
 }

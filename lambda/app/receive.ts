@@ -4,7 +4,7 @@ import type { BounceQueue } from '../aws/queue.js';
 import { guardSenderRate, planDecision, type Decision, type DecisionPlan, type Disposition } from '../core/decide.js';
 import { buildSendBounce } from '../core/dsn.js';
 import { parseSesEvent, type SesRecord } from '../core/event.js';
-import type { CompiledPolicy } from '../core/policy.js';
+import type { CompiledPolicy } from '../core/policy-compiler.js';
 import { MetricName, type LogPort, type MetricsPort } from './telemetry.js';
 
 export interface ReceiptDeps {

@@ -4,7 +4,7 @@ import type { SesRecord } from './event.js';
 import { GuardName, messageGuard } from './guards.js';
 import { viewMessage, type MessageView } from './message.js';
 import type { Action, BounceType } from './policy-schema.js';
-import type { CompiledPolicy, CompiledRule } from './policy.js';
+import type { CompiledPolicy, CompiledRule } from './policy-compiler.js';
 
 export const Disposition = { StopRuleSet: 'STOP_RULE_SET', Continue: 'CONTINUE' } as const;
 export type Disposition = (typeof Disposition)[keyof typeof Disposition];

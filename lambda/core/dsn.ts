@@ -2,7 +2,7 @@ import { normalizeDomain } from './address.js';
 import { BOUNCE_DEFAULTS } from './bounce-types.js';
 import type { MessageView } from './message.js';
 import type { BounceType } from './policy-schema.js';
-import type { CompiledPolicy, CompiledRule, ExtensionField } from './policy.js';
+import type { CompiledPolicy, CompiledRule, ExtensionField } from './policy-compiler.js';
 import { cleanText, cleanToken } from './text.js';
 
 /** The SES SendBounce request (SPEC §5), JSON-safe: dates are ISO strings, converted by the SES adapter. */

@@ -1,10 +1,14 @@
-import { z } from 'zod';
-import { Verdict } from './policy-schema.js';
+import * as z from 'zod/mini';
+import { describeZodError } from './issues.js';
+
+/** SES verdict statuses (the receipt's spam, virus, SPF, DKIM and DMARC verdicts). */
+export const Verdict = ['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const;
+export type Verdict = (typeof Verdict)[number];
 
 // The SES receipt-rule Lambda event as AWS documents it ("Lambda action" in the SES developer
 // guide). Unknown fields pass through (SES may add some); everything decided on is checked.
 
-const IsoTimestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' });
+const IsoTimestamp = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' }));
 const VerdictField = z.object({ status: z.enum(Verdict) });
 
 export const SesHeader = z.object({ name: z.string(), value: z.string() });
@@ -13,56 +17,56 @@ export type SesHeader = z.infer<typeof SesHeader>;
 export const SesMail = z.object({
   timestamp: IsoTimestamp,
   source: z.string(),
-  messageId: z.string().min(1).max(256),
-  destination: z.array(z.string()).optional(),
-  headersTruncated: z.boolean().optional(),
-  headers: z.array(SesHeader).optional(),
-  commonHeaders: z
-    .object({
-      returnPath: z.string().optional(),
-      from: z.array(z.string()).optional(),
-      sender: z.array(z.string()).optional(),
-      replyTo: z.array(z.string()).optional(),
-      date: z.string().optional(),
-      to: z.array(z.string()).optional(),
-      cc: z.array(z.string()).optional(),
-      bcc: z.array(z.string()).optional(),
-      messageId: z.string().optional(),
-      subject: z.string().optional(),
-    })
-    .optional(),
+  messageId: z.string().check(z.minLength(1), z.maxLength(256)),
+  destination: z.optional(z.array(z.string())),
+  headersTruncated: z.optional(z.boolean()),
+  headers: z.optional(z.array(SesHeader)),
+  commonHeaders: z.optional(
+    z.object({
+      returnPath: z.optional(z.string()),
+      from: z.optional(z.array(z.string())),
+      sender: z.optional(z.array(z.string())),
+      replyTo: z.optional(z.array(z.string())),
+      date: z.optional(z.string()),
+      to: z.optional(z.array(z.string())),
+      cc: z.optional(z.array(z.string())),
+      bcc: z.optional(z.array(z.string())),
+      messageId: z.optional(z.string()),
+      subject: z.optional(z.string()),
+    }),
+  ),
 });
 export type SesMail = z.infer<typeof SesMail>;
 
 export const SesReceipt = z.object({
   timestamp: IsoTimestamp,
-  processingTimeMillis: z.number().optional(),
+  processingTimeMillis: z.optional(z.number()),
   // Envelope addresses: RFC 5321 §4.5.3.1.3 caps a path at 256 octets; 320 leaves room for odd encodings.
-  recipients: z.array(z.string().min(1).max(320)).min(1),
-  spamVerdict: VerdictField.optional(),
-  virusVerdict: VerdictField.optional(),
-  spfVerdict: VerdictField.optional(),
-  dkimVerdict: VerdictField.optional(),
-  dmarcVerdict: VerdictField.optional(),
-  dmarcPolicy: z.string().optional(),
-  action: z
-    .object({
+  recipients: z.array(z.string().check(z.minLength(1), z.maxLength(320))).check(z.minLength(1)),
+  spamVerdict: z.optional(VerdictField),
+  virusVerdict: z.optional(VerdictField),
+  spfVerdict: z.optional(VerdictField),
+  dkimVerdict: z.optional(VerdictField),
+  dmarcVerdict: z.optional(VerdictField),
+  dmarcPolicy: z.optional(z.string()),
+  action: z.optional(
+    z.object({
       type: z.literal('Lambda'),
-      functionArn: z.string().optional(),
+      functionArn: z.optional(z.string()),
       invocationType: z.enum(['RequestResponse', 'Event']),
-    })
-    .optional(),
+    }),
+  ),
 });
 export type SesReceipt = z.infer<typeof SesReceipt>;
 
 export const SesRecord = z.object({
-  eventSource: z.literal('aws:ses').optional(),
-  eventVersion: z.string().optional(),
+  eventSource: z.optional(z.literal('aws:ses')),
+  eventVersion: z.optional(z.string()),
   ses: z.object({ mail: SesMail, receipt: SesReceipt }),
 });
 export type SesRecord = z.infer<typeof SesRecord>;
 
-const SesEventShape = z.object({ Records: z.array(z.unknown()).min(1) });
+const SesEventShape = z.object({ Records: z.array(z.unknown()).check(z.minLength(1)) });
 
 /** One record of an event: the parsed record, or why it is not a valid SES record. */
 export type RecordResult = { readonly ok: true; readonly record: SesRecord } | { readonly ok: false; readonly error: string };
@@ -72,26 +76,12 @@ export type RecordResult = { readonly ok: true; readonly record: SesRecord } | {
  * not hide the others. A payload without a Records array is a single error.
  */
 export function parseSesEvent(payload: unknown): RecordResult[] {
-  const shape = SesEventShape.safeParse(payload);
+  const shape = SesEventShape.safeParse(payload, { reportInput: true });
   if (!shape.success) return [{ ok: false, error: `not an SES event: ${describeZodError(shape.error)}` }];
   return shape.data.Records.map((raw, index) => {
-    const parsed = SesRecord.safeParse(raw);
+    const parsed = SesRecord.safeParse(raw, { reportInput: true });
     return parsed.success
       ? { ok: true, record: parsed.data }
       : { ok: false, error: `invalid SES record: ${describeZodError(parsed.error, ['Records', index])}` };
   });
-}
-
-/** `Records[0].ses.mail.messageId: expected string, got undefined` (every issue, joined). */
-export function describeZodError(error: z.ZodError, prefix: readonly PropertyKey[] = []): string {
-  return error.issues.map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issue.message}`).join('; ');
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out;
 }

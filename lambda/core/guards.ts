@@ -1,5 +1,5 @@
 import type { MessageView } from './message.js';
-import type { Guards } from './policy.js';
+import type { Guards } from './policy-compiler.js';
 
 /** Why a bounce was withheld (SPEC §4), in the order they are checked. */
 export const GuardName = {

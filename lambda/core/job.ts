@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { SendBounceInput } from './dsn.js';
 
 /**
@@ -8,11 +8,11 @@ import type { SendBounceInput } from './dsn.js';
 export const BounceJob = z
   .object({
     version: z.literal(1),
-    messageId: z.string().min(1),
+    messageId: z.string().check(z.minLength(1)),
     /** Ledger keys (lowercased), aligned by index with sendBounce.BouncedRecipientInfoList. */
-    recipients: z.array(z.string().min(1)).min(1),
-    receiptTime: z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' }),
-    claimToken: z.string().min(1),
+    recipients: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+    receiptTime: z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' })),
+    claimToken: z.string().check(z.minLength(1)),
     sendBounce: z.custom<SendBounceInput>(
       (value) =>
         typeof value === 'object' &&
@@ -22,7 +22,9 @@ export const BounceJob = z
       { message: 'not a SendBounce input' },
     ),
   })
-  .refine((job) => job.recipients.length === job.sendBounce.BouncedRecipientInfoList.length, {
-    message: 'recipients must align with BouncedRecipientInfoList',
-  });
+  .check(
+    z.refine((job) => job.recipients.length === job.sendBounce.BouncedRecipientInfoList.length, {
+      message: 'recipients must align with BouncedRecipientInfoList',
+    }),
+  );
 export type BounceJob = z.infer<typeof BounceJob>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { PolicyDocument } from './policy-schema.js';
 
 /** The JSON Schema of the policy file, as a user writes it (defaults optional). */

@@ -1,6 +1,5 @@
 import { headerAddresses, parseAddress, type ParsedAddress } from './address.js';
-import type { SesRecord } from './event.js';
-import type { Verdict } from './policy-schema.js';
+import type { SesRecord, Verdict } from './event.js';
 
 /** What rules and guards look at, computed once per message rather than once per recipient. */
 export interface MessageView {

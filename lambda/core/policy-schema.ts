@@ -1,10 +1,12 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseAddressPattern } from './patterns.js';
 import { regexProblem } from './regex.js';
+import { Verdict } from './event.js';
 
 // The policy file's schema (SPEC §3, a contract). It only checks shape and single values;
 // cross-references (lists, shadowed rules, status/SMTP class) are checked in policy.ts, and
-// policy.schema.json is generated from this file by scripts/gen-schema.ts.
+// policy.schema.json is generated from this file by scripts/gen-schema.ts. zod/mini keeps the
+// Lambda bundle small (the full zod is 440 KB minified, a third of the receipt bundle).
 
 export const BounceType = {
   DoesNotExist: 'DoesNotExist',
@@ -16,54 +18,45 @@ export const BounceType = {
 } as const;
 export type BounceType = (typeof BounceType)[keyof typeof BounceType];
 
-export const Verdict = ['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const;
-export type Verdict = (typeof Verdict)[number];
 export const DmarcPolicy = ['none', 'quarantine', 'reject'] as const;
 export type DmarcPolicy = (typeof DmarcPolicy)[number];
 
-const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+const oneOrMany = <T extends z.ZodMiniType>(item: T) => z.union([item, z.array(item).check(z.minLength(1))]);
 
 const AddressPatternText = z
   .string()
-  .refine((value) => parseAddressPattern(value) !== undefined, {
-    message: 'not an address pattern',
-  })
-  .describe('An address pattern: user@example.com, user+tag@example.com, user+*@example.com, *@example.com, *@*.example.com or @list:NAME');
+  .check(
+    z.refine((value) => parseAddressPattern(value) !== undefined, { message: 'not an address pattern' }),
+    z.describe('An address pattern: user@example.com, user+tag@example.com, user+*@example.com, *@example.com, *@*.example.com or @list:NAME'),
+  );
 
 const RegexText = z
   .string()
-  .superRefine((value, ctx) => {
-    const problem = regexProblem(value);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `not an RE2 regular expression: ${problem}` });
-  })
-  .describe('An RE2 regular expression; matches anywhere unless anchored; (?i) makes it case-insensitive');
+  .check(
+    z.superRefine((value, ctx) => {
+      const problem = regexProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `not an RE2 regular expression: ${problem}` });
+    }),
+    z.describe('An RE2 regular expression; matches anywhere unless anchored; (?i) makes it case-insensitive'),
+  );
 
 // RFC 5322 §3.6.8 field-name: printable ASCII except ':'.
-const HeaderFieldName = z.string().regex(/^[\x21-\x39\x3b-\x7e]{1,76}$/, 'not a header field name');
+const HeaderFieldName = z.string().check(z.regex(/^[\x21-\x39\x3b-\x7e]{1,76}$/, 'not a header field name'));
 // DSN fields travel in a message/delivery-status part: printable ASCII, one line (RFC 3464 §2.1).
-const DsnText = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line');
-const ExtensionFields = z
-  .record(HeaderFieldName, DsnText(500))
-  .describe('Extension fields added to the DSN, as { Name: value }');
+const DsnText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line'));
+const ExtensionFields = z.record(HeaderFieldName, DsnText(500)).check(z.describe('Extension fields added to the DSN, as { Name: value }'));
 
 const SesIdentityArn = z
   .string()
-  .regex(/^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/\S+$/, 'not an SES identity ARN (arn:aws:ses:REGION:ACCOUNT:identity/NAME)');
+  .check(z.regex(/^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/\S+$/, 'not an SES identity ARN (arn:aws:ses:REGION:ACCOUNT:identity/NAME)'));
 
 const MailboxAddress = z
   .string()
-  .max(320)
-  .regex(/^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/, 'not an email address (local@domain, without a display name)');
+  .check(z.maxLength(320), z.regex(/^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/, 'not an email address (local@domain, without a display name)'));
 
 const HostName = z
   .string()
-  .max(253)
-  .regex(/^(?!-)[A-Za-z0-9-]{1,63}(?:\.(?!-)[A-Za-z0-9-]{1,63})*$/, "not a host name (give the name only: ses-bouncer adds 'dns; ')");
+  .check(z.maxLength(253), z.regex(/^(?!-)[A-Za-z0-9-]{1,63}(?:\.(?!-)[A-Za-z0-9-]{1,63})*$/, "not a host name (give the name only: ses-bouncer adds 'dns; ')"));
 
 const VerdictCondition = oneOrMany(z.enum(Verdict));
 const DmarcPolicyCondition = oneOrMany(z.enum([...DmarcPolicy, 'NONE', 'QUARANTINE', 'REJECT']));
@@ -85,87 +78,89 @@ export interface ConditionInput {
   not?: ConditionInput;
 }
 
-export const Condition: z.ZodType<ConditionInput> = z.lazy(() =>
-  z
+const described = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.describe(description)) as T;
+
+// Recursive (any/all/not): the lazy schema returns one object schema, built once below.
+export const Condition: z.ZodMiniType<ConditionInput> = z.lazy(() => ConditionObject);
+
+const ConditionObject: z.ZodMiniType<ConditionInput> = z
     .strictObject({
-      recipient: oneOrMany(AddressPatternText).optional().describe('The envelope recipient being decided'),
-      sender: oneOrMany(AddressPatternText).optional().describe('The envelope sender (MAIL FROM)'),
-      from: oneOrMany(AddressPatternText).optional().describe('Any address in the From header'),
-      subject: RegexText.optional().describe('The Subject header'),
-      header: z.record(HeaderFieldName, RegexText).optional().describe('{ Name: regex }: any header with that name matches'),
-      spam: VerdictCondition.optional(),
-      virus: VerdictCondition.optional(),
-      spf: VerdictCondition.optional(),
-      dkim: VerdictCondition.optional(),
-      dmarc: VerdictCondition.optional(),
-      dmarcPolicy: DmarcPolicyCondition.optional().describe("SES's dmarcPolicy, case-insensitive"),
-      any: z.array(Condition).min(1).optional().describe('At least one of these holds'),
-      all: z.array(Condition).min(1).optional().describe('Every one of these holds'),
-      not: Condition.optional().describe('This does not hold'),
+      recipient: z.optional(described(oneOrMany(AddressPatternText), 'The envelope recipient being decided')),
+      sender: z.optional(described(oneOrMany(AddressPatternText), 'The envelope sender (MAIL FROM)')),
+      from: z.optional(described(oneOrMany(AddressPatternText), 'Any address in the From header')),
+      subject: z.optional(described(RegexText, 'The Subject header')),
+      header: z.optional(described(z.record(HeaderFieldName, RegexText), '{ Name: regex }: any header with that name matches')),
+      spam: z.optional(VerdictCondition),
+      virus: z.optional(VerdictCondition),
+      spf: z.optional(VerdictCondition),
+      dkim: z.optional(VerdictCondition),
+      dmarc: z.optional(VerdictCondition),
+      dmarcPolicy: z.optional(described(DmarcPolicyCondition, "SES's dmarcPolicy, case-insensitive")),
+      any: z.optional(described(z.array(Condition).check(z.minLength(1)), 'At least one of these holds')),
+      all: z.optional(described(z.array(Condition).check(z.minLength(1)), 'Every one of these holds')),
+      not: z.optional(described(Condition, 'This does not hold')),
     })
-    .describe('Every key present must hold; {} matches everything')
-    .meta({ id: 'Condition' }),
-);
+    .check(z.describe('Every key present must hold; {} matches everything'), z.meta({ id: 'Condition' }));
 
 export const Action = ['deliver', 'drop', 'bounce'] as const;
 export type Action = (typeof Action)[number];
 
 export const Rule = z
   .strictObject({
-    name: z.string().min(1).max(128).optional().describe('Shown in decisions and logs; defaults to rules[N]'),
-    when: Condition.optional().describe('Omitted: the rule matches every recipient'),
+    name: z.optional(described(z.string().check(z.minLength(1), z.maxLength(128)), 'Shown in decisions and logs; defaults to rules[N]')),
+    when: z.optional(described(Condition, 'Omitted: the rule matches every recipient')),
     then: z.enum(Action),
-    bounceType: z.enum(Object.values(BounceType) as [BounceType, ...BounceType[]]).optional(),
-    status: z
-      .string()
-      .regex(/^[45]\.\d{1,3}\.\d{1,3}$/, 'not an RFC 3463 failure status (4.x.x or 5.x.x)')
-      .optional(),
-    smtpCode: z.number().int().min(400).max(599).optional().describe('4xx with a 4.x.x status, 5xx with 5.x.x'),
-    diagnostic: DsnText(300).optional().describe('Text of the Diagnostic-Code after the SMTP code and status'),
-    explanation: z.string().min(1).max(1000).optional().describe("The bounce's human-readable explanation"),
-    extensionFields: ExtensionFields.optional(),
-    recipientArn: SesIdentityArn.optional().describe('RecipientArn, for sending authorization'),
+    bounceType: z.optional(z.enum(Object.values(BounceType) as [BounceType, ...BounceType[]])),
+    status: z.optional(z.string().check(z.regex(/^[45]\.\d{1,3}\.\d{1,3}$/, 'not an RFC 3463 failure status (4.x.x or 5.x.x)'))),
+    smtpCode: z.optional(described(z.int().check(z.gte(400), z.lte(599)), '4xx with a 4.x.x status, 5xx with 5.x.x')),
+    diagnostic: z.optional(described(DsnText(300), 'Text of the Diagnostic-Code after the SMTP code and status')),
+    explanation: z.optional(described(z.string().check(z.minLength(1), z.maxLength(1000)), "The bounce's human-readable explanation")),
+    extensionFields: z.optional(ExtensionFields),
+    recipientArn: z.optional(described(SesIdentityArn, 'RecipientArn, for sending authorization')),
   })
-  .describe('Evaluated per envelope recipient; the first rule that matches decides');
+  .check(z.describe('Evaluated per envelope recipient; the first rule that matches decides'));
 export type RuleInput = z.infer<typeof Rule>;
 
 export const ListSource = z.union([
-  z.array(AddressPatternText).describe('Inline patterns'),
-  z.strictObject({ file: z.string().min(1).describe('A file beside the policy: one pattern a line, # comments') }),
+  described(z.array(AddressPatternText), 'Inline patterns'),
+  z.strictObject({ file: described(z.string().check(z.minLength(1)), 'A file beside the policy: one pattern a line, # comments') }),
 ]);
+
+const GUARD_DEFAULTS = {
+  requireAuthenticatedSender: true,
+  skipSpamOrVirus: true,
+  skipAutoSubmitted: true,
+  skipMailingLists: true,
+  maxBouncesPerSenderPerHour: 10,
+  onGuard: 'drop',
+} as const;
 
 export const PolicyDocument = z
   .strictObject({
-    $schema: z.string().optional(),
+    $schema: z.optional(z.string()),
     version: z.literal(1),
-    mode: z.enum(['enforce', 'dry-run']).default('enforce').describe('dry-run: decide and record, never bounce, always CONTINUE'),
+    mode: described(z._default(z.enum(['enforce', 'dry-run']), 'enforce'), 'dry-run: decide and record, never bounce, always CONTINUE'),
     bounce: z.strictObject({
-      sender: MailboxAddress.describe('BounceSender: an SES-verified identity'),
-      senderArn: SesIdentityArn.optional(),
-      reportingMta: HostName.describe('DSN Reporting-MTA, sent as "dns; NAME"'),
-      extensionFields: ExtensionFields.optional(),
+      sender: described(MailboxAddress, 'BounceSender: an SES-verified identity'),
+      senderArn: z.optional(SesIdentityArn),
+      reportingMta: described(HostName, 'DSN Reporting-MTA, sent as "dns; NAME"'),
+      extensionFields: z.optional(ExtensionFields),
     }),
-    guards: z
-      .strictObject({
-        requireAuthenticatedSender: z.boolean().default(true).describe('Bounce only if SPF or DKIM is PASS'),
-        skipSpamOrVirus: z.boolean().default(true),
-        skipAutoSubmitted: z.boolean().default(true).describe('RFC 3834 Auto-Submitted other than no'),
-        skipMailingLists: z.boolean().default(true).describe('List-Id, List-Unsubscribe, List-Post, Precedence: bulk|list|junk'),
-        maxBouncesPerSenderPerHour: z.number().int().min(0).default(10).describe('0 = unlimited'),
-        onGuard: z.enum(['drop', 'deliver']).default('drop').describe('What a guarded bounce becomes'),
-      })
-      .default({
-        requireAuthenticatedSender: true,
-        skipSpamOrVirus: true,
-        skipAutoSubmitted: true,
-        skipMailingLists: true,
-        maxBouncesPerSenderPerHour: 10,
-        onGuard: 'drop',
+    guards: z._default(
+      z.strictObject({
+        requireAuthenticatedSender: described(z._default(z.boolean(), true), 'Bounce only if SPF or DKIM is PASS'),
+        skipSpamOrVirus: z._default(z.boolean(), true),
+        skipAutoSubmitted: described(z._default(z.boolean(), true), 'RFC 3834 Auto-Submitted other than no'),
+        skipMailingLists: described(z._default(z.boolean(), true), 'List-Id, List-Unsubscribe, List-Post, Precedence: bulk|list|junk'),
+        maxBouncesPerSenderPerHour: described(z._default(z.int().check(z.gte(0)), 10), '0 = unlimited'),
+        onGuard: described(z._default(z.enum(['drop', 'deliver']), 'drop'), 'What a guarded bounce becomes'),
       }),
-    lists: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'not a list name (letters, digits, _ . -)'), ListSource).optional(),
+      GUARD_DEFAULTS,
+    ),
+    lists: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/, 'not a list name (letters, digits, _ . -)')), ListSource)),
     rules: z.array(Rule),
-    default: z.enum(['deliver', 'drop']).default('deliver').describe('When no rule matches'),
+    default: described(z._default(z.enum(['deliver', 'drop']), 'deliver'), 'When no rule matches'),
   })
-  .describe('ses-bouncer policy');
+  .check(z.describe('ses-bouncer policy'));
 export type PolicyDocumentInput = z.input<typeof PolicyDocument>;
 export type PolicyDocument = z.output<typeof PolicyDocument>;

@@ -183,7 +183,6 @@ describe('functions', () => {
           BOUNCE_QUEUE_URL: { Ref: id(bouncer.queue) },
           POWERTOOLS_SERVICE_NAME: 'ses-bouncer',
           POWERTOOLS_METRICS_NAMESPACE: 'SesBouncer',
-          NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });
@@ -201,7 +200,6 @@ describe('functions', () => {
           SEND_RATE_PER_SECOND: '1',
           POWERTOOLS_SERVICE_NAME: 'ses-bouncer',
           POWERTOOLS_METRICS_NAMESPACE: 'SesBouncer',
-          NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });

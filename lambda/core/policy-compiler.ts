@@ -1,0 +1,416 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import type * as z from 'zod/mini';
+import type { ParsedAddress } from './address.js';
+import { BOUNCE_DEFAULTS, smtpClass, statusClass } from './bounce-types.js';
+import { PolicyError, type PolicyIssue } from './errors.js';
+import { formatPath, issueMessage } from './issues.js';
+import type { MessageView } from './message.js';
+import { AddressMatcher, parseAddressPattern, type AddressPattern } from './patterns.js';
+import {
+  PolicyDocument,
+  type Action,
+  type BounceType,
+  type ConditionInput,
+  type RuleInput,
+} from './policy-schema.js';
+import { compileRegex } from './regex.js';
+import { hasControlCharacters } from './text.js';
+
+export interface ExtensionField {
+  readonly Name: string;
+  readonly Value: string;
+}
+
+/** Everything a bounce rule puts into the DSN, with the RFC 3463 defaults filled in. */
+export interface BounceSpec {
+  readonly bounceType: BounceType;
+  readonly status: string;
+  readonly smtpCode: number;
+  readonly diagnostic: string;
+  readonly explanation: string | undefined;
+  readonly extensionFields: readonly ExtensionField[];
+  readonly recipientArn: string | undefined;
+}
+
+export type RecipientTest = (message: MessageView, recipient: ParsedAddress | undefined) => boolean;
+export type MessageTest = (message: MessageView) => boolean;
+
+/**
+ * A condition split into the part that depends only on the message, which a decision
+ * evaluates once per message however many recipients it has, and the part that looks at the
+ * recipient. Absent parts hold; both absent is a match-all.
+ */
+export interface CompiledCondition {
+  readonly messageTest: MessageTest | undefined;
+  readonly recipientTest: RecipientTest | undefined;
+}
+
+export interface CompiledRule extends CompiledCondition {
+  readonly index: number;
+  readonly name: string;
+  readonly then: Action;
+  readonly bounce: BounceSpec | undefined;
+}
+
+export type Guards = PolicyDocument['guards'];
+
+export interface CompiledPolicy {
+  readonly mode: PolicyDocument['mode'];
+  readonly bounce: {
+    readonly sender: string;
+    readonly senderArn: string | undefined;
+    readonly reportingMta: string;
+    readonly extensionFields: readonly ExtensionField[];
+  };
+  readonly guards: Guards;
+  readonly rules: readonly CompiledRule[];
+  readonly default: PolicyDocument['default'];
+  /** The policy with every list inlined: self-contained, so it can be bundled and loaded anywhere. */
+  readonly document: PolicyDocument;
+}
+
+/**
+ * Reads, validates and compiles a policy file: JSON by its .json extension, else YAML through
+ * `parseYaml` (see policy.ts, which supplies it; the receipt Lambda loads its bundled JSON policy
+ * without the YAML parser). Throws PolicyError naming every problem.
+ */
+export function loadPolicyFileWith(file: string, parseYaml?: (text: string) => unknown): CompiledPolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PolicyError(file, [{ path: '', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }], {
+      cause: error,
+    });
+  }
+  const baseDir = dirname(resolve(file));
+  return parsePolicyWith(text, {
+    fileName: file,
+    format: extname(file).toLowerCase() === '.json' ? 'json' : 'yaml',
+    readListFile: (name) => readFileSync(resolve(baseDir, name), 'utf8'),
+    ...(parseYaml ? { parseYaml } : {}),
+  });
+}
+
+export interface ParsePolicyOptions {
+  /** Used in messages. */
+  readonly fileName: string;
+  /** @default 'yaml' (YAML also reads JSON, but JSON files get JSON's messages) */
+  readonly format?: 'yaml' | 'json';
+  /** Reads a list file named relative to the policy. @default none: a list file is an error */
+  readonly readListFile?: (name: string) => string;
+  /** Parses YAML text; required for the YAML format. */
+  readonly parseYaml?: (text: string) => unknown;
+}
+
+export function parsePolicyWith(text: string, options: ParsePolicyOptions): CompiledPolicy {
+  const raw = parseText(text, options);
+  const issues = controlCharacterIssues(raw);
+  const parsed = PolicyDocument.safeParse(raw, { reportInput: true });
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (issues.length > 0 || !parsed.success) throw new PolicyError(options.fileName, dedupeByPath(issues));
+  const compiler = new PolicyCompiler(parsed.data, options);
+  const policy = compiler.compile();
+  if (compiler.issues.length > 0) throw new PolicyError(options.fileName, compiler.issues);
+  return policy;
+}
+
+function parseText(text: string, options: ParsePolicyOptions): unknown {
+  const json = options.format === 'json';
+  if (!json && !options.parseYaml) throw new PolicyError(options.fileName, [{ path: '', message: 'YAML policies need the YAML parser here: give a .json policy' }]);
+  let raw: unknown;
+  try {
+    raw = json ? JSON.parse(text) : options.parseYaml!(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    throw new PolicyError(options.fileName, [{ path: '', message: `not valid ${json ? 'JSON' : 'YAML'}: ${message}` }], { cause: error });
+  }
+  if (raw === null || raw === undefined) throw new PolicyError(options.fileName, [{ path: '', message: 'the policy is empty' }]);
+  return raw;
+}
+
+/** SPEC §3: a value with control characters (CR, LF, TAB...) is an error, wherever it stands. */
+function controlCharacterIssues(raw: unknown, path: PropertyKey[] = [], issues: PolicyIssue[] = []): PolicyIssue[] {
+  if (typeof raw === 'string') {
+    if (hasControlCharacters(raw)) issues.push({ path: formatPath(path), message: 'contains a control character (CR, LF, TAB or another)' });
+  } else if (Array.isArray(raw)) {
+    raw.forEach((item, index) => controlCharacterIssues(item, [...path, index], issues));
+  } else if (raw !== null && typeof raw === 'object') {
+    for (const [key, value] of Object.entries(raw)) {
+      if (hasControlCharacters(key)) issues.push({ path: formatPath([...path, key]), message: 'the key contains a control character' });
+      else controlCharacterIssues(value, [...path, key], issues);
+    }
+  }
+  return issues;
+}
+
+function zodIssues(error: z.core.$ZodError): PolicyIssue[] {
+  return describeIssues(error.issues, []);
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): PolicyIssue[] {
+  return issues.flatMap((issue): PolicyIssue[] => {
+    const fullPath = [...prefix, ...issue.path];
+    const path = formatPath(fullPath);
+    switch (issue.code) {
+      case 'invalid_union': {
+        // "One value or a list of them": report the branch that got furthest into the value,
+        // preferring one whose type fits.
+        const depth = (branch: readonly z.core.$ZodIssue[]): number =>
+          Math.max(...branch.map((inner) => inner.path.length * 2 + (inner.code === 'invalid_type' ? 0 : 1)));
+        const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
+        return best ? describeIssues(best, fullPath) : [{ path, message: issue.message }];
+      }
+      case 'unrecognized_keys':
+        return issue.keys.map((key) => ({ path: formatPath([...fullPath, key]), message: 'unknown key' }));
+      default:
+        return [{ path, message: issueMessage(issue) }];
+    }
+  });
+}
+
+function dedupeByPath(issues: PolicyIssue[]): PolicyIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    if (seen.has(issue.path)) return false;
+    seen.add(issue.path);
+    return true;
+  });
+}
+
+const BOUNCE_ONLY_FIELDS = ['bounceType', 'status', 'smtpCode', 'diagnostic', 'explanation', 'extensionFields', 'recipientArn'] as const;
+const MATCH_ALL: CompiledCondition = { messageTest: undefined, recipientTest: undefined };
+
+/** Cross-checks what the schema cannot see (lists, shadowed rules, status classes) and builds the matchers. */
+class PolicyCompiler {
+  readonly issues: PolicyIssue[] = [];
+  private readonly lists = new Map<string, AddressPattern[]>();
+  private readonly inlinedLists: Record<string, string[]> = {};
+
+  constructor(
+    private readonly document: PolicyDocument,
+    private readonly options: ParsePolicyOptions,
+  ) {}
+
+  compile(): CompiledPolicy {
+    this.loadLists();
+    const rules = this.document.rules.map((rule, index) => this.compileRule(rule, index));
+    this.checkReachability();
+    this.checkUniqueNames(rules);
+    const { bounce } = this.document;
+    return {
+      mode: this.document.mode,
+      bounce: {
+        sender: bounce.sender,
+        senderArn: bounce.senderArn,
+        reportingMta: bounce.reportingMta,
+        extensionFields: toExtensionFields(bounce.extensionFields),
+      },
+      guards: this.document.guards,
+      rules,
+      default: this.document.default,
+      document: { ...this.document, ...(this.document.lists ? { lists: this.inlinedLists } : {}) },
+    };
+  }
+
+  private loadLists(): void {
+    for (const [name, source] of Object.entries(this.document.lists ?? {})) {
+      const patterns: AddressPattern[] = [];
+      const texts: string[] = [];
+      const add = (text: string, path: string, where: string): void => {
+        const pattern = parseAddressPattern(text);
+        if (pattern === undefined) this.issues.push({ path, message: `${where}not an address pattern: ${JSON.stringify(text)}` });
+        else if (pattern.kind === 'list') this.issues.push({ path, message: `${where}a list cannot refer to another list` });
+        else {
+          patterns.push(pattern);
+          texts.push(text.trim());
+        }
+      };
+      if (Array.isArray(source)) {
+        source.forEach((text, index) => add(text, `lists.${name}[${index}]`, ''));
+      } else {
+        const path = `lists.${name}.file`;
+        const content = this.readListFile(source.file, path);
+        content?.split(/\r?\n/).forEach((line, index) => {
+          const text = line.trim();
+          if (text === '' || text.startsWith('#')) return;
+          add(text, path, `${basename(source.file)} line ${index + 1}: `);
+        });
+      }
+      this.lists.set(name, patterns);
+      this.inlinedLists[name] = texts;
+    }
+  }
+
+  private readListFile(file: string, path: string): string | undefined {
+    if (!this.options.readListFile) {
+      this.issues.push({ path, message: 'list files are not available here; inline the list' });
+      return undefined;
+    }
+    try {
+      return this.options.readListFile(file);
+    } catch (error) {
+      this.issues.push({ path, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+      return undefined;
+    }
+  }
+
+  private compileRule(rule: RuleInput, index: number): CompiledRule {
+    const path = `rules[${index}]`;
+    const name = rule.name ?? path;
+    const condition = rule.when === undefined ? MATCH_ALL : this.compileCondition(rule.when, `${path}.when`);
+    return { index, name, then: rule.then, ...condition, bounce: this.compileBounce(rule, path) };
+  }
+
+  private compileBounce(rule: RuleInput, path: string): BounceSpec | undefined {
+    if (rule.then !== 'bounce') {
+      for (const field of BOUNCE_ONLY_FIELDS) {
+        if (rule[field] !== undefined) this.issues.push({ path: `${path}.${field}`, message: 'only allowed with then: bounce' });
+      }
+      return undefined;
+    }
+    if (rule.bounceType === undefined) {
+      this.issues.push({ path: `${path}.bounceType`, message: 'required with then: bounce' });
+      return undefined;
+    }
+    const defaults = BOUNCE_DEFAULTS[rule.bounceType];
+    const status = rule.status ?? defaults.status;
+    const smtpCode = rule.smtpCode ?? defaults.smtpCode;
+    if (statusClass(status) !== smtpClass(smtpCode)) {
+      // RFC 3463 §3.1: the status class must agree with the SMTP reply's first digit.
+      const field = rule.smtpCode !== undefined ? 'smtpCode' : 'status';
+      this.issues.push({
+        path: `${path}.${field}`,
+        message: `SMTP code ${smtpCode} and status ${status} are of different classes (4xx goes with 4.x.x, 5xx with 5.x.x)`,
+      });
+    }
+    return {
+      bounceType: rule.bounceType,
+      status,
+      smtpCode,
+      diagnostic: rule.diagnostic ?? defaults.diagnostic,
+      explanation: rule.explanation,
+      extensionFields: toExtensionFields(rule.extensionFields),
+      recipientArn: rule.recipientArn,
+    };
+  }
+
+  private compileCondition(condition: ConditionInput, path: string): CompiledCondition {
+    const onMessage: MessageTest[] = [];
+    const onRecipient: RecipientTest[] = [];
+    const addresses = (key: 'recipient' | 'sender' | 'from'): AddressMatcher | undefined => {
+      const value = condition[key];
+      if (value === undefined) return undefined;
+      const texts = typeof value === 'string' ? [value] : value;
+      const patterns = texts.map((text, index) => {
+        const pattern = parseAddressPattern(text)!; // the schema has checked it
+        if (pattern.kind === 'list' && !this.lists.has(pattern.name)) {
+          const where = typeof value === 'string' ? `${path}.${key}` : `${path}.${key}[${index}]`;
+          this.issues.push({ path: where, message: `unknown list "${pattern.name}"` });
+        }
+        return pattern;
+      });
+      return new AddressMatcher(patterns, this.lists);
+    };
+    const recipient = addresses('recipient');
+    if (recipient) onRecipient.push((_, address) => address !== undefined && recipient.matches(address));
+    const sender = addresses('sender');
+    if (sender) onMessage.push((message) => message.senderAddress !== undefined && sender.matches(message.senderAddress));
+    const from = addresses('from');
+    if (from) onMessage.push((message) => message.fromAddresses.some((address) => from.matches(address)));
+    if (condition.subject !== undefined) {
+      const subject = compileRegex(condition.subject);
+      onMessage.push((message) => message.subjects.some((value) => subject.test(value)));
+    }
+    for (const [name, source] of Object.entries(condition.header ?? {})) {
+      const key = name.toLowerCase();
+      const regex = compileRegex(source);
+      onMessage.push((message) => (message.headers.get(key) ?? []).some((value) => regex.test(value)));
+    }
+    for (const key of ['spam', 'virus', 'spf', 'dkim', 'dmarc'] as const) {
+      const value = condition[key];
+      if (value === undefined) continue;
+      const accepted = new Set<string>(typeof value === 'string' ? [value] : value);
+      onMessage.push((message) => message.verdicts[key] !== undefined && accepted.has(message.verdicts[key]));
+    }
+    if (condition.dmarcPolicy !== undefined) {
+      const values = typeof condition.dmarcPolicy === 'string' ? [condition.dmarcPolicy] : condition.dmarcPolicy;
+      const accepted = new Set(values.map((value) => value.toLowerCase()));
+      onMessage.push((message) => message.dmarcPolicy !== undefined && accepted.has(message.dmarcPolicy));
+    }
+    const nested = (inner: CompiledCondition, combine: (test: RecipientTest) => RecipientTest): void => {
+      const test = combine(asRecipientTest(inner));
+      if (inner.recipientTest === undefined) onMessage.push((message) => test(message, undefined));
+      else onRecipient.push(test);
+    };
+    if (condition.any) {
+      const any = condition.any.map((inner, index) => this.compileCondition(inner, `${path}.any[${index}]`));
+      nested(mergeRecipientParts(any), (probe) => probe);
+    }
+    if (condition.all) {
+      const all = condition.all.map((inner, index) => this.compileCondition(inner, `${path}.all[${index}]`));
+      nested(conjunction(all.map(asRecipientTest), all.some((part) => part.recipientTest)), (probe) => probe);
+    }
+    if (condition.not) {
+      const not = this.compileCondition(condition.not, `${path}.not`);
+      nested(not, (probe) => (message, address) => !probe(message, address));
+    }
+    return { messageTest: everyMessage(onMessage), recipientTest: everyRecipient(onRecipient) };
+  }
+
+  /** SPEC §3: a rule behind a match-all rule (no `when`, or `when: {}`) can never match. */
+  private checkReachability(): void {
+    const catchAll = this.document.rules.findIndex((rule) => rule.when === undefined || Object.keys(rule.when).length === 0);
+    if (catchAll === -1) return;
+    const catchAllName = this.document.rules[catchAll]!.name ?? `rules[${catchAll}]`;
+    for (let index = catchAll + 1; index < this.document.rules.length; index++) {
+      this.issues.push({
+        path: `rules[${index}]`,
+        message: `unreachable: rule "${catchAllName}" (rules[${catchAll}]) before it matches everything`,
+      });
+    }
+  }
+
+  private checkUniqueNames(rules: readonly CompiledRule[]): void {
+    const first = new Map<string, number>();
+    for (const rule of rules) {
+      const earlier = first.get(rule.name);
+      if (earlier === undefined) first.set(rule.name, rule.index);
+      else this.issues.push({ path: `rules[${rule.index}].name`, message: `duplicate rule name "${rule.name}" (also rules[${earlier}])` });
+    }
+  }
+}
+
+/** A condition as one test of (message, recipient). */
+function asRecipientTest({ messageTest, recipientTest }: CompiledCondition): RecipientTest {
+  if (messageTest && recipientTest) return (message, address) => messageTest(message) && recipientTest(message, address);
+  if (messageTest) return (message) => messageTest(message);
+  return recipientTest ?? (() => true);
+}
+
+/** `any` of several conditions: recipient-dependent as soon as one part is. */
+function mergeRecipientParts(parts: readonly CompiledCondition[]): CompiledCondition {
+  const tests = parts.map(asRecipientTest);
+  const any: RecipientTest = (message, address) => tests.some((test) => test(message, address));
+  return parts.some((part) => part.recipientTest) ? { messageTest: undefined, recipientTest: any } : { messageTest: (message) => any(message, undefined), recipientTest: undefined };
+}
+
+function conjunction(tests: readonly RecipientTest[], usesRecipient: boolean | undefined): CompiledCondition {
+  const all: RecipientTest = (message, address) => tests.every((test) => test(message, address));
+  return usesRecipient ? { messageTest: undefined, recipientTest: all } : { messageTest: (message) => all(message, undefined), recipientTest: undefined };
+}
+
+function everyMessage(tests: readonly MessageTest[]): MessageTest | undefined {
+  if (tests.length <= 1) return tests[0];
+  return (message) => tests.every((test) => test(message));
+}
+
+function everyRecipient(tests: readonly RecipientTest[]): RecipientTest | undefined {
+  if (tests.length <= 1) return tests[0];
+  return (message, address) => tests.every((test) => test(message, address));
+}
+
+function toExtensionFields(fields: Record<string, string> | undefined): ExtensionField[] {
+  return Object.entries(fields ?? {}).map(([Name, Value]) => ({ Name, Value }));
+}
