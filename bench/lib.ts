@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
 
+// Benchmarks talk to local engines only; keep the SDK's Node.js 20 notice out of their output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** A section of BENCHMARKS.md: a heading, a sentence on method, a table, notes. */
 export interface BenchSection {
   readonly title: string;

@@ -200,13 +200,17 @@ export const pipelineBench: Bench = {
     const requests = await requestsPerMessage(policy);
     const count = quick ? 40 : 300;
     const limit = 50;
-    const result = await burst(count, limit);
+    const repeats = quick ? 1 : 3;
+    const bursts: Awaited<ReturnType<typeof burst>>[] = [];
+    for (let i = 0; i < repeats; i++) bursts.push(await burst(count, limit));
+    const sum = (pick: (b: Awaited<ReturnType<typeof burst>>) => number) => bursts.reduce((total, b) => total + pick(b), 0);
+    const achieved = median(bursts.map((b) => b.queued.achieved));
     const bouncing = requests.filter((row) => row.bounced > 0);
     const quiet = requests.filter((row) => row.bounced === 0);
     const writesPerBounced = bouncing.reduce((s, r) => s + r.oursWrites, 0) / bouncing.reduce((s, r) => s + r.bounced, 0);
     return {
       title: 'The bounce pipeline',
-      method: `Receipt overhead: the receipt use-case with a no-I/O ledger and queue vs validation + decision alone, median per example message. DynamoDB: every example event (${requests.length}) through receipt and delivery against dynalite, requests counted at the endpoint, next to the same with an idempotency record put and updated around each invocation (the Powertools-idempotency pattern). Burst: ${count} bounces at a compressed ${limit} SendBounce/s limit on the local SES endpoint, queued and paced vs each receipt invocation calling SendBounce itself with the SDK's standard retries.`,
+      method: `Receipt overhead: the receipt use-case with a no-I/O ledger and queue vs validation + decision alone, median per example message. DynamoDB: every example event (${requests.length}) through receipt and delivery against dynalite, requests counted at the endpoint, next to the same with an idempotency record put and updated around each invocation (the Powertools-idempotency pattern). Burst: ${count} bounces at a compressed ${limit} SendBounce/s limit on the local SES endpoint (its own process, as are dynalite's), queued and paced vs each receipt invocation calling SendBounce itself with the SDK's standard retries; ${repeats} bursts each.`,
       header: ['measure', 'value', 'target'],
       rows: [
         ['receipt use-case per message, no I/O', fmt.ms(overhead.full), '< 1 ms'],
@@ -214,9 +218,9 @@ export const pipelineBench: Bench = {
         ['DynamoDB requests, messages with nothing to bounce (mean)', (quiet.reduce((s, r) => s + r.ours, 0) / quiet.length).toFixed(2), '0'],
         ['DynamoDB writes per bounced recipient (claim + outcome + sender counter)', writesPerBounced.toFixed(2), '≤ 2 + counter'],
         ['DynamoDB requests over the corpus: ours / idempotency-record design', `${requests.reduce((s, r) => s + r.ours, 0)} / ${requests.reduce((s, r) => s + r.idempotency, 0)}`, ''],
-        [`queued: achieved rate / limit`, `${(result.queued.achieved / limit).toFixed(3)} (${result.queued.achieved.toFixed(1)}/s)`, '≥ 0.95'],
-        ['queued: throttled calls / lost / duplicated bounces', `${result.queued.throttled} / ${result.queued.lost} / ${result.queued.duplicates}`, '0 / 0 / 0'],
-        ['direct: throttled calls / lost / duplicated bounces', `${result.direct.throttled} / ${result.direct.lost} / ${result.direct.duplicates}`, ''],
+        [`queued: achieved rate / limit (median of ${repeats} bursts)`, `${(achieved / limit).toFixed(3)} (${achieved.toFixed(1)}/s; each: ${bursts.map((b) => (b.queued.achieved / limit).toFixed(3)).join(', ')})`, '≥ 0.95'],
+        [`queued: throttled calls / lost / duplicated bounces (all ${repeats} bursts)`, `${sum((b) => b.queued.throttled)} / ${sum((b) => b.queued.lost)} / ${sum((b) => b.queued.duplicates)}`, '0 / 0 / 0'],
+        [`direct: throttled calls / lost / duplicated bounces (all ${repeats} bursts)`, `${sum((b) => b.direct.throttled)} / ${sum((b) => b.direct.lost)} / ${sum((b) => b.direct.duplicates)}`, ''],
       ],
       notes: [
         `Per message (${requests.map((r) => `${r.name.replace(/\.json$/, '')}: ${r.ours}`).join(', ')}).`,
