@@ -110,7 +110,8 @@ async function requestsPerMessage(policy: CompiledPolicy) {
       proxy.reset();
       const deps: ReceiptDeps = { policy, ledger, queue, logger, metrics: new MemoryMetrics() };
       await receive(event, deps);
-      await queue.drain((sqs) => deliver(sqs, { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(100), logger, metrics: new MemoryMetrics() }, () => 60_000));
+      const deliverDeps = { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(100), logger, metrics: new MemoryMetrics() };
+      await queue.drain((sqs) => deliver(sqs, deliverDeps, () => 60_000));
       const ours = [...proxy.counts.values()].reduce((a, b) => a + b, 0);
       const oursWrites = writes(proxy.counts);
       const bounced = queue.sent.reduce((sum, job) => sum + job.recipients.length, 0);
@@ -167,7 +168,9 @@ async function burst(count: number, limit: number) {
     await Promise.all(events.map((event) => receive(event, { policy, ledger, queue, logger, metrics: new MemoryMetrics() })));
     const sesClient = new SESClient({ ...SES_CLIENT_CONFIG, endpoint: queued.url, region: 'eu-west-1', credentials });
     const metrics = new MemoryMetrics();
-    await queue.drain((sqs) => deliver(sqs, { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(limit), logger, metrics }, () => 600_000));
+    // One set of dependencies for the whole drain, as one Lambda container keeps its pacer across batches.
+    const deliverDeps = { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(limit), logger, metrics };
+    await queue.drain((sqs) => deliver(sqs, deliverDeps, () => 600_000));
     sesClient.destroy();
     const seen = await queued.stop();
     const times = seen.accepted.map((a) => a.receivedAt).sort((a, b) => a - b);
