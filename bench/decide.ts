@@ -12,6 +12,7 @@ import { viewMessage, type MessageView } from '../lambda/core/message.js';
 import { parseAddressPattern, type AddressPattern } from '../lambda/core/patterns.js';
 import { loadPolicyFile, type CompiledPolicy } from '../lambda/core/policy.js';
 import { compileRegex } from '../lambda/core/regex.js';
+import '../lambda/core/re2.js';
 import { fmt, median, runAlone, timeRuns, type Bench } from './lib.js';
 
 const ADDRESSES = 100_000;

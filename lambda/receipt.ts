@@ -14,7 +14,7 @@ import { failOpen } from './app/middleware.js';
 import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools.js';
 import { receive, type ReceiptDeps, type ReceiptResult } from './app/receive.js';
 import type { MetricsPort } from './app/telemetry.js';
-import { loadPolicyFileWith, type CompiledPolicy } from './core/policy-compiler.js';
+import { loadPolicyFileLazily } from './core/policy-compiler.js';
 
 export interface ReceiptHandlerOptions {
   /** The use-case's dependencies, built on first use; a failure there fails open like any other. */
@@ -51,19 +51,12 @@ function receiptDeps(): Promise<ReceiptDeps> {
 async function buildDeps(): Promise<ReceiptDeps> {
   const config = loadReceiptConfig();
   return {
-    policy: await loadPolicy(config.policyFile),
+    policy: await loadPolicyFileLazily(config.policyFile),
     ledger: new DynamoDbLedger(new DynamoDBClient({}), config.tableName),
     queue: new SqsBounceQueue(new SQSClient({}), config.queueUrl),
     logger,
     metrics,
   };
-}
-
-/** The bundled policy is JSON; a YAML one (POLICY_FILE) brings in the YAML parser only then. */
-async function loadPolicy(file: string): Promise<CompiledPolicy> {
-  if (file.toLowerCase().endsWith('.json')) return loadPolicyFileWith(file);
-  const { loadPolicyFile } = await import('./core/policy.js');
-  return loadPolicyFile(file);
 }
 
 // In Lambda, surface a bad setting or policy at start-up, in the init log, not on the first message.

@@ -72,18 +72,10 @@ export interface CompiledPolicy {
 
 /**
  * Reads, validates and compiles a policy file: JSON by its .json extension, else YAML through
- * `parseYaml` (see policy.ts, which supplies it; the receipt Lambda loads its bundled JSON policy
- * without the YAML parser). Throws PolicyError naming every problem.
+ * `parseYaml` (policy.ts supplies it, and the RE2 engine). Throws PolicyError naming every problem.
  */
 export function loadPolicyFileWith(file: string, parseYaml?: (text: string) => unknown): CompiledPolicy {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new PolicyError(file, [{ path: '', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }], {
-      cause: error,
-    });
-  }
+  const text = readPolicyText(file);
   const baseDir = dirname(resolve(file));
   return parsePolicyWith(text, {
     fileName: file,
@@ -91,6 +83,16 @@ export function loadPolicyFileWith(file: string, parseYaml?: (text: string) => u
     readListFile: (name) => readFileSync(resolve(baseDir, name), 'utf8'),
     ...(parseYaml ? { parseYaml } : {}),
   });
+}
+
+function readPolicyText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PolicyError(file, [{ path: '', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }], {
+      cause: error,
+    });
+  }
 }
 
 export interface ParsePolicyOptions {
@@ -105,7 +107,29 @@ export interface ParsePolicyOptions {
 }
 
 export function parsePolicyWith(text: string, options: ParsePolicyOptions): CompiledPolicy {
+  return compileRawPolicy(parseText(text, options), options);
+}
+
+/**
+ * For the receipt Lambda: reads a policy file and loads the YAML parser and the RE2 engine only
+ * if this policy needs them (its bundled policy is JSON, and most policies have no regex).
+ */
+export async function loadPolicyFileLazily(file: string): Promise<CompiledPolicy> {
+  const text = readPolicyText(file);
+  const baseDir = dirname(resolve(file));
+  const json = extname(file).toLowerCase() === '.json';
+  const options: ParsePolicyOptions = {
+    fileName: file,
+    format: json ? 'json' : 'yaml',
+    readListFile: (name) => readFileSync(resolve(baseDir, name), 'utf8'),
+    ...(json ? {} : { parseYaml: (await import('./policy.js')).parseYaml }),
+  };
   const raw = parseText(text, options);
+  if (usesRegex(raw)) await import('./re2.js');
+  return compileRawPolicy(raw, options);
+}
+
+function compileRawPolicy(raw: unknown, options: ParsePolicyOptions): CompiledPolicy {
   const issues = controlCharacterIssues(raw);
   const parsed = PolicyDocument.safeParse(raw, { reportInput: true });
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
@@ -114,6 +138,17 @@ export function parsePolicyWith(text: string, options: ParsePolicyOptions): Comp
   const policy = compiler.compile();
   if (compiler.issues.length > 0) throw new PolicyError(options.fileName, compiler.issues);
   return policy;
+}
+
+/** Whether any rule condition has a `subject` or `header` key (the RE2 ones), however deeply nested. */
+function usesRegex(raw: unknown): boolean {
+  const rules = (raw as { rules?: unknown })?.rules;
+  const walk = (value: unknown): boolean => {
+    if (Array.isArray(value)) return value.some(walk);
+    if (value === null || typeof value !== 'object') return false;
+    return Object.entries(value).some(([key, inner]) => key === 'subject' || key === 'header' || walk(inner));
+  };
+  return Array.isArray(rules) && rules.some((rule) => walk((rule as { when?: unknown })?.when));
 }
 
 function parseText(text: string, options: ParsePolicyOptions): unknown {

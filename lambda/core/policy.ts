@@ -1,12 +1,14 @@
-// Policy files as users write them: YAML or JSON. The compiler itself (policy-compiler.ts) does
-// not import the YAML parser, so that the receipt Lambda, which loads its bundled JSON policy,
-// neither bundles nor initialises it.
+// Policy files as users write them: YAML or JSON, synchronously, with every engine loaded (the
+// CLI, the CDK app, tests). The compiler itself (policy-compiler.ts) imports neither the YAML
+// parser nor the RE2 engine, so that the receipt Lambda initialises them only when its policy
+// needs them (loadPolicyFileLazily).
 import YAML from 'yaml';
+import './re2.js';
 import { loadPolicyFileWith, parsePolicyWith, type CompiledPolicy, type ParsePolicyOptions } from './policy-compiler.js';
 
 export * from './policy-compiler.js';
 
-const parseYaml = (text: string): unknown => YAML.parse(text, { uniqueKeys: true, prettyErrors: true });
+export const parseYaml = (text: string): unknown => YAML.parse(text, { uniqueKeys: true, prettyErrors: true });
 
 /** Reads, validates and compiles a policy file (YAML, or JSON by its .json extension). Throws PolicyError naming every problem. */
 export function loadPolicyFile(file: string): CompiledPolicy {
