@@ -101,11 +101,14 @@ function isParseArgsError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
+/** ISO 8601 with a zone (`2026-11-24T09:20:00Z`, `…+01:00`), so the answer never depends on the machine's time zone. */
 function parseNow(value: string): Date {
   const time = Date.parse(value);
-  if (Number.isNaN(time)) throw new UsageError(`--now: "${value}" is not an ISO 8601 date-time`);
+  if (!ISO_WITH_ZONE.test(value) || Number.isNaN(time)) throw new UsageError(`--now: "${value}" is not an ISO 8601 date-time with a zone (e.g. 2026-11-24T09:20:00Z)`);
   return new Date(time);
 }
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function positiveNumber(flag: string, value: string, integer: boolean): number {
   const number = Number(value);

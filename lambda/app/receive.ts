@@ -74,17 +74,22 @@ async function queueBounces(plan: DecisionPlan, deps: ReceiptDeps, now: Date): P
   }
   if (claimed.length === 0) return plan.decision;
 
-  // Counted only for bounces this invocation will send, so a duplicate invocation costs no budget.
-  const withinBudget = await deps.ledger.takeSenderQuota(message.sender, now, deps.policy.guards.maxBouncesPerSenderPerHour);
-  if (!withinBudget) {
-    await deps.ledger.release(message.messageId, claimed, claimToken);
-    return guardSenderRate(plan, deps.policy).decision;
-  }
-
-  const mine = new Set(claimed);
-  const bounced = plan.bounced.filter((entry) => mine.has(ledgerRecipient(entry.address)));
-  const sendBounce = buildSendBounce(message, bounced, deps.policy, now)!;
+  // Whatever fails from here on, the claims are released, so that another invocation (a second
+  // receipt rule, a redelivery) can still bounce these recipients.
+  const release = () =>
+    deps.ledger.release(message.messageId, claimed, claimToken).catch((releaseError: unknown) =>
+      deps.logger.error('cannot release claims', { messageId: message.messageId, error: releaseError as Error }),
+    );
   try {
+    // Counted only for bounces this invocation will send, so a duplicate invocation costs no budget.
+    const withinBudget = await deps.ledger.takeSenderQuota(message.sender, now, deps.policy.guards.maxBouncesPerSenderPerHour);
+    if (!withinBudget) {
+      await release();
+      return guardSenderRate(plan, deps.policy).decision;
+    }
+    const mine = new Set(claimed);
+    const bounced = plan.bounced.filter((entry) => mine.has(ledgerRecipient(entry.address)));
+    const sendBounce = buildSendBounce(message, bounced, deps.policy, now)!;
     await deps.queue.enqueue({
       version: 1,
       messageId: message.messageId,
@@ -94,15 +99,12 @@ async function queueBounces(plan: DecisionPlan, deps: ReceiptDeps, now: Date): P
       claimToken,
       sendBounce,
     });
+    deps.metrics.count(MetricName.Queued, claimed.length);
+    return { ...plan.decision, sendBounce };
   } catch (error) {
-    // Release so that SES's retry of this invocation can claim and queue them again.
-    await deps.ledger.release(message.messageId, claimed, claimToken).catch((releaseError: unknown) =>
-      deps.logger.error('cannot release claims after a failed enqueue', { messageId: message.messageId, error: releaseError as Error }),
-    );
+    await release();
     throw error;
   }
-  deps.metrics.count(MetricName.Queued, claimed.length);
-  return { ...plan.decision, sendBounce };
 }
 
 /** One structured line per recipient decision, and the counts the dashboard shows. */

@@ -35,10 +35,15 @@ export class SqsBounceQueue implements BounceQueue {
   }
 }
 
-/** Same message and recipients, same id: SQS drops a repeat within its 5-minute window. */
-export function deduplicationId(job: Pick<BounceJob, 'messageId' | 'recipients'>): string {
+/**
+ * Same message, recipients and claim, same id: SQS drops a repeat (an SDK retry of a send that
+ * did arrive) within its 5-minute window, but never a job queued again under a new claim.
+ */
+export function deduplicationId(job: Pick<BounceJob, 'messageId' | 'recipients' | 'claimToken'>): string {
   return createHash('sha256')
     .update(job.messageId)
+    .update('\n')
+    .update(job.claimToken)
     .update('\n')
     .update([...job.recipients].sort().join('\n'))
     .digest('hex');

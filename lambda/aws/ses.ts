@@ -21,6 +21,11 @@ export interface BounceSender {
 // Connection never established, so the request cannot have reached SES.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CredentialsProviderError']);
 const THROTTLING_NAMES = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled']);
+// SES refused this bounce for what it is: sending it again cannot help (REJECTED). Any other
+// answer with a 4xx (access denied, an expired signature, a clock skew) is a fault of the
+// deployment, not of the bounce: SES did not send it, so it is retried and ends in the DLQ.
+const REJECTED_NAMES = new Set(['MessageRejected', 'InvalidParameterValue', 'ValidationError', 'MissingParameter', 'InvalidParameterCombination', 'MailFromDomainNotVerifiedException']);
+const CONNECT_TIMEOUT = /did not establish a connection/;
 
 /**
  * SendBounce through the SDK. The client must be built with `maxAttempts: 1` (see
@@ -45,15 +50,21 @@ export function classifySendError(error: unknown): SendOutcome {
   const description = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
   const status = e.$metadata?.httpStatusCode;
   if (THROTTLING_NAMES.has(e.name ?? '') || status === 429) return { kind: 'retryable', error: description, throttled: true };
-  if (status !== undefined && status >= 500) return { kind: 'retryable', error: description, throttled: false };
-  if (status !== undefined) return { kind: 'rejected', error: description };
-  if (NOT_SENT_CODES.has(e.code ?? '') || NOT_SENT_CODES.has(e.name ?? '')) return { kind: 'retryable', error: description, throttled: false };
+  if (REJECTED_NAMES.has(e.name ?? '')) return { kind: 'rejected', error: description };
+  if (status !== undefined) return { kind: 'retryable', error: description, throttled: false };
+  if (NOT_SENT_CODES.has(e.code ?? '') || NOT_SENT_CODES.has(e.name ?? '') || CONNECT_TIMEOUT.test(e.message ?? '')) {
+    return { kind: 'retryable', error: description, throttled: false };
+  }
   // ECONNRESET, socket hang up, timeouts, anything unexpected: the request may have gone out.
   return { kind: 'unknown', error: description };
 }
 
-/** SDK client settings for SendBounce: no SDK retries (classified above instead), bounded timeouts. */
-export const SES_CLIENT_CONFIG = { maxAttempts: 1 } as const;
+/**
+ * SDK client settings for SendBounce: no SDK retries (classified above instead), and bounded
+ * waits, well inside the delivery function's time reserve: a connection not made in 3 s was
+ * never used (retryable); an answer not received in 10 s may follow a sent bounce (unknown).
+ */
+export const SES_CLIENT_CONFIG = { maxAttempts: 1, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true } } as const;
 
 export function toSdkInput(input: SendBounceInput): SendBounceCommandInput {
   return {

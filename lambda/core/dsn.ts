@@ -62,7 +62,7 @@ export function buildSendBounce(
   const lastAttempt = now.toISOString();
   const recipients = unique.map(({ address, rule }): BouncedRecipientInfo => {
     const spec = rule.bounce!;
-    const finalRecipient = asciiDomain(cleanToken(address, MAX_ADDRESS));
+    const finalRecipient = asciiDomain(cleanToken(address, MAX_ADDRESS).replace(/^<(.*)>$/, '$1'));
     return {
       Recipient: finalRecipient,
       ...(spec.recipientArn ? { RecipientArn: spec.recipientArn } : {}),

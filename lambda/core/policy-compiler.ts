@@ -197,6 +197,8 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly Pr
         const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
         return best ? describeIssues(best, fullPath) : [{ path, message: issue.message }];
       }
+      case 'invalid_key':
+        return describeIssues(issue.issues, fullPath);
       case 'unrecognized_keys':
         return issue.keys.map((key) => ({ path: formatPath([...fullPath, key]), message: 'unknown key' }));
       default:
@@ -270,7 +272,9 @@ class PolicyCompiler {
         content?.split(/\r?\n/).forEach((line, index) => {
           const text = line.trim();
           if (text === '' || text.startsWith('#')) return;
-          add(text, path, `${basename(source.file)} line ${index + 1}: `);
+          const where = `${basename(source.file)} line ${index + 1}: `;
+          if (hasControlCharacters(text)) this.issues.push({ path, message: `${where}contains a control character (CR, LF, TAB or another)` });
+          else add(text, path, where);
         });
       }
       this.lists.set(name, patterns);

@@ -44,7 +44,19 @@ const RegexText = z
 const HeaderFieldName = z.string().check(z.regex(/^[\x21-\x39\x3b-\x7e]{1,76}$/, 'not a header field name'));
 // DSN fields travel in a message/delivery-status part: printable ASCII, one line (RFC 3464 §2.1).
 const DsnText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line'));
-const ExtensionFields = z.record(HeaderFieldName, DsnText(500)).check(z.describe('Extension fields added to the DSN, as { Name: value }'));
+// SES accepts extension field names of 1 to 50 letters, digits and dashes, and none of the
+// fields RFC 3464 §2.2–2.3 define itself.
+const STANDARD_DSN_FIELDS = new Set([
+  'reporting-mta', 'dsn-gateway', 'received-from-mta', 'arrival-date', 'original-envelope-id', 'original-recipient',
+  'final-recipient', 'action', 'status', 'remote-mta', 'diagnostic-code', 'last-attempt-date', 'final-log-id', 'will-retry-until',
+]);
+const ExtensionFieldName = z
+  .string()
+  .check(
+    z.regex(/^[A-Za-z0-9-]{1,50}$/, 'not an extension field name (1 to 50 letters, digits and dashes)'),
+    z.refine((name) => !STANDARD_DSN_FIELDS.has(name.toLowerCase()), { message: 'a standard RFC 3464 field, not an extension field' }),
+  );
+const ExtensionFields = z.record(ExtensionFieldName, DsnText(500)).check(z.describe('Extension fields added to the DSN, as { Name: value }'));
 
 const SesIdentityArn = z
   .string()

@@ -111,6 +111,7 @@ describe('usage', () => {
     [['decide', 'x.json'], 'decide needs --policy POLICY'],
     [['decide', '--policy', 'examples/policy.yaml'], 'decide needs at least one EVENT.json'],
     [['decide', '--policy', 'examples/policy.yaml', '--now', 'tomorrow', 'x.json'], '--now: "tomorrow" is not an ISO 8601 date-time'],
+    [['decide', '--policy', 'examples/policy.yaml', '--now', '2026-11-24T10:00:00', 'x.json'], 'is not an ISO 8601 date-time with a zone'],
     [['decide', '--polcy', 'p'], "Unknown option '--polcy'"],
     [['serve-ses', '--rate', '0'], '--rate: "0" is not a positive number'],
   ])('%p is a usage error (exit 2): %s', async (argv, message) => {

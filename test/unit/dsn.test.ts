@@ -94,6 +94,11 @@ rules:
     expect(decision.sendBounce!.Explanation).toBe("The recipient's mailbox is full. The mailbox you wrote to does not exist.");
   });
 
+  it('writes a recipient that came in angle brackets as a bare address', () => {
+    const input = bounceWith('bounceType: DoesNotExist', { recipients: ['<nobody@example.com>'] });
+    expect(input.BouncedRecipientInfoList[0]).toMatchObject({ Recipient: 'nobody@example.com', RecipientDsnFields: { FinalRecipient: 'nobody@example.com' } });
+  });
+
   it('writes an internationalised recipient domain in its A-label form', () => {
     const input = bounceWith('bounceType: DoesNotExist', { recipients: ['Kunde@Bücher.example'] });
     expect(input.BouncedRecipientInfoList[0]!.RecipientDsnFields.FinalRecipient).toBe('Kunde@xn--bcher-kva.example');

@@ -134,6 +134,18 @@ default: drop`),
     ]);
   });
 
+  it('refuses extension field names SES would refuse, and the RFC 3464 fields themselves', () => {
+    expect(policyIssues('version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com, extensionFields: { X_Bad.Name: x, Status: y } }\nrules: []')).toEqual([
+      'bounce.extensionFields.X_Bad.Name: not an extension field name (1 to 50 letters, digits and dashes)',
+      'bounce.extensionFields.Status: a standard RFC 3464 field, not an extension field',
+    ]);
+    expect(issuesWith(`rules:\n  - { name: a, then: bounce, bounceType: Undefined, extensionFields: { ${'X'.repeat(51)}: y } }`)[0]).toMatch(/^rules\[0\]\.extensionFields\.X+: not an extension field name/);
+  });
+
+  it('names the offending header in a bad header condition', () => {
+    expect(issuesWith('rules:\n  - { name: a, when: { header: { "X Y": "." } }, then: drop }')).toEqual(['rules[0].when.header.X Y: not a header field name']);
+  });
+
   it('reports duplicate rule names', () => {
     expect(issuesWith('rules:\n  - { name: a, when: { recipient: x@example.com }, then: drop }\n  - { name: a, then: drop }')).toEqual([
       'rules[1].name: duplicate rule name "a" (also rules[0])',
@@ -146,6 +158,9 @@ default: drop`),
       'lists.staff.file: staff.txt line 3: not an address pattern: "not an address"',
     ]);
     expect(issuesWith('lists:\n  a: ["@list:b"]\n  b: ["x@example.com"]\nrules: []')).toEqual(['lists.a[0]: a list cannot refer to another list']);
+    expect(issuesWith('lists:\n  staff: { file: staff.txt }\nrules: []', { 'staff.txt': 'a@example.com\nb\u0001c@example.com\n' })).toEqual([
+      'lists.staff.file: staff.txt line 2: contains a control character (CR, LF, TAB or another)',
+    ]);
   });
 
   it('reports YAML syntax errors and empty files without a path', () => {

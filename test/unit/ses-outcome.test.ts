@@ -12,6 +12,12 @@ describe('SendBounce outcome classification', () => {
     [{ name: 'Error', code: 'ECONNRESET' }, 'unknown'],
     [{ name: 'TimeoutError' }, 'unknown'],
     [{ name: 'Error', message: 'socket hang up' }, 'unknown'],
+    [{ name: 'TimeoutError', message: '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.' }, 'retryable'],
+    [{ name: 'TimeoutError', code: 'ETIMEDOUT', message: 'a request has exceeded the configured 10000 ms requestTimeout.' }, 'unknown'],
+    [{ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, 'retryable'],
+    [{ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } }, 'retryable'],
+    [{ name: 'RequestExpired', $metadata: { httpStatusCode: 400 } }, 'retryable'],
+    [{ name: 'ValidationError', $metadata: { httpStatusCode: 400 } }, 'rejected'],
   ])('%o is %s', (error, kind) => {
     expect(classifySendError(error).kind).toBe(kind);
   });
