@@ -211,8 +211,14 @@ function returnPathAddress(headers: readonly HeaderField[] | undefined): string 
  * `Name: value` CRLF, folded at whitespace before 78 characters (RFC 5322 §2.2.3). Line breaks
  * in the value are neutralised here too, whoever built it: one would start a forged field.
  */
+const MAX_WORD = 900;
+
 function formatField(field: HeaderField): string {
-  const words = neutraliseControls(field.value).split(' ');
+  // A word longer than a line could ever hold (RFC 5322 §2.1.1: 998 octets) is cut into pieces;
+  // this is a copy for the reader, where a space more inside a hostile 10 KB token does no harm.
+  const words = neutraliseControls(field.value)
+    .split(' ')
+    .flatMap((word) => (word.length > MAX_WORD ? (word.match(new RegExp(`.{1,${MAX_WORD}}`, 'g')) ?? []) : [word]));
   const lines: string[] = [];
   let line = `${field.name}:`;
   for (const word of words) {

@@ -92,6 +92,8 @@ const FAULT_ERRORS: Readonly<Record<Exclude<ScriptedFault, 'dropConnection'>, Se
   throttle: sesError(SesErrorCode.Throttling, THROTTLING_MESSAGE),
 };
 
+const MAX_KEPT_BOUNCES = 10_000;
+
 export async function startSesEndpoint(options: SesEndpointOptions = {}): Promise<SesEndpoint> {
   const ratePerSecond = options.ratePerSecond ?? 1;
   if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) {
@@ -119,6 +121,8 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
       }));
     const bounce: AcceptedBounce = emlPath === undefined ? { messageId, request, receivedAt } : { messageId, request, receivedAt, emlPath };
     accepted.push(bounce);
+    // A long-running serve-ses keeps the most recent ones only; stats count them all.
+    if (accepted.length > MAX_KEPT_BOUNCES) accepted.splice(0, accepted.length - MAX_KEPT_BOUNCES);
     stats.accepted += 1;
     return bounce;
   };

@@ -221,6 +221,12 @@ describe('renderDsnMessage', () => {
     expect(overlongLines(raw)).toEqual([]);
   });
 
+  it('keeps every line within 998 octets even for a 10 KB original header without spaces', () => {
+    const raw = renderDsnMessage(REQUEST, { ...OPTIONS, originalHeaders: [{ name: 'X-Long', value: 'a'.repeat(10_000) }] });
+    expect(raw.split('\r\n').filter((line) => line.length > 998)).toEqual([]);
+    expect(raw.replace(/\r\n /g, '')).toContain(`X-Long: ${'a'.repeat(10_000)}`);
+  });
+
   it('unfolds a long folded field back to its value', async () => {
     const longDiagnostic = `smtp; 550 5.1.1 ${'word '.repeat(60)}`.trim();
     const request: SendBounceRequest = {
