@@ -71,7 +71,7 @@ export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): 
   else if (!/^retain$/i.test(removal)) problems.push(`context tableRemovalPolicy: must be retain or destroy, got ${JSON.stringify(removal)}`);
   const props: SesBouncerProps = {
     recipients,
-    policyFile: resolve(cwd, str('policyFile') ?? CONTEXT_DEFAULTS.policyFile),
+    policy: resolve(cwd, str('policyFile') ?? CONTEXT_DEFAULTS.policyFile),
     ruleSetName: str('ruleSetName') ?? CONTEXT_DEFAULTS.ruleSetName,
     ruleName: str('ruleName') ?? CONTEXT_DEFAULTS.ruleName,
     existingRuleSet: bool('existingRuleSet', CONTEXT_DEFAULTS.existingRuleSet),

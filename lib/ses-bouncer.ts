@@ -44,7 +44,7 @@ export interface SesBouncerProps {
    * handlers' own validator; an invalid policy fails synthesis naming the file and every problem.
    * The compiled, self-contained policy is bundled into the receipt function as `policy.json`.
    */
-  readonly policyFile: string;
+  readonly policy: string;
 
   /**
    * Name of the receipt rule set that holds the rule.
@@ -171,7 +171,7 @@ export class SesBouncer extends Construct {
   constructor(scope: Construct, id: string, props: SesBouncerProps) {
     super(scope, id);
     const settings = validateProps(props);
-    this.policy = loadSynthPolicy(props.policyFile);
+    this.policy = loadSynthPolicy(props.policy);
     this.bounceIdentityArn = this.#bounceIdentityArn(props.bounceIdentityArn);
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
 
@@ -487,7 +487,7 @@ function validateProps(props: SesBouncerProps): Settings {
       }
     });
   }
-  if (typeof props.policyFile !== 'string' || props.policyFile.trim() === '') problems.push('policyFile: a policy file is required');
+  if (typeof props.policy !== 'string' || props.policy.trim() === '') problems.push('policy: a policy file is required');
   const ruleSetName = props.ruleSetName ?? 'ses-bouncer';
   const ruleName = props.ruleName ?? 'ses-bouncer';
   for (const [prop, name] of [['ruleSetName', ruleSetName], ['ruleName', ruleName], ['after', props.after]] as const) {

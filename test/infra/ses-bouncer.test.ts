@@ -15,7 +15,7 @@ const { app, stack } = appFromContext({
     account: ACCOUNT,
     region: REGION,
     recipients: ['example.com', 'info@example.org'],
-    policyFile: 'examples/policy.yaml',
+    policy: 'examples/policy.yaml',
     activateRuleSet: true,
     alarmEmail: 'ops@example.com',
   },

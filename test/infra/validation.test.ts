@@ -20,7 +20,7 @@ function stack(): Stack {
 
 function bouncer(props: Partial<SesBouncerProps>): { bouncer: SesBouncer; template: () => Template } {
   const s = stack();
-  const b = new SesBouncer(s, 'Bouncer', { recipients: ['example.com'], policyFile: POLICY, ...props } as SesBouncerProps);
+  const b = new SesBouncer(s, 'Bouncer', { recipients: ['example.com'], policy: POLICY, ...props } as SesBouncerProps);
   return { bouncer: b, template: () => Template.fromStack(s) };
 }
 
@@ -51,7 +51,7 @@ describe('an invalid policy fails synthesis', () => {
     );
     let message = '';
     try {
-      bouncer({ policyFile: file });
+      bouncer({ policy: file });
     } catch (error) {
       message = (error as Error).message;
     }
@@ -63,7 +63,7 @@ describe('an invalid policy fails synthesis', () => {
 
   test('a missing file names the file', () => {
     const missing = join(dir, 'nope.yaml');
-    expect(() => bouncer({ policyFile: missing })).toThrow(missing);
+    expect(() => bouncer({ policy: missing })).toThrow(missing);
   });
 });
 
@@ -94,7 +94,7 @@ describe('props are validated and each problem names its prop', () => {
       'arn.yaml',
       'version: 1\nbounce: { sender: bounces@example.net, senderArn: "arn:aws:ses:eu-west-1:111122223333:identity/example.net", reportingMta: mx.example.net }\nrules: []\n',
     );
-    expect(() => bouncer({ policyFile: file, bounceIdentityArn: 'arn:aws:ses:eu-west-1:111122223333:identity/other.example' })).toThrow(/bounceIdentityArn: /);
+    expect(() => bouncer({ policy: file, bounceIdentityArn: 'arn:aws:ses:eu-west-1:111122223333:identity/other.example' })).toThrow(/bounceIdentityArn: /);
   });
 });
 
@@ -107,14 +107,14 @@ describe('bounce identity', () => {
 
   test("derived from the domain of the policy's bounce sender", () => {
     const file = writePolicy('sender.yaml', 'version: 1\nbounce: { sender: Bounces@Mail.Example.NET, reportingMta: mx.example.net }\nrules: []\n');
-    const { template } = bouncer({ policyFile: file });
+    const { template } = bouncer({ policy: file });
     expect(sendBounceResource(template())).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:eu-west-1:111122223333:identity/mail.example.net']] }]);
   });
 
   test("the policy's bounce.senderArn when set", () => {
     const arn = 'arn:aws:ses:eu-west-1:444455556666:identity/example.net';
     const file = writePolicy('sender-arn.yaml', `version: 1\nbounce: { sender: bounces@example.net, senderArn: "${arn}", reportingMta: mx.example.net }\nrules: []\n`);
-    expect(sendBounceResource(bouncer({ policyFile: file }).template())).toEqual([arn]);
+    expect(sendBounceResource(bouncer({ policy: file }).template())).toEqual([arn]);
   });
 
   test('the bounceIdentityArn prop', () => {
@@ -145,7 +145,7 @@ describe('variants', () => {
     const topic = new sns.Topic(s, 'Ops', { enforceSSL: true });
     new SesBouncer(s, 'Bouncer', {
       recipients: ['example.com'],
-      policyFile: POLICY,
+      policy: POLICY,
       alarmTopic: topic,
       tableRemovalPolicy: RemovalPolicy.DESTROY,
       sendRatePerSecond: 2.5,
@@ -177,7 +177,7 @@ describe('cdk.json context', () => {
     const props = bouncerPropsFromContext(context({}), '/repo');
     expect(props).toMatchObject({
       recipients: ['example.com'],
-      policyFile: '/repo/examples/policy.yaml',
+      policy: '/repo/examples/policy.yaml',
       ruleSetName: 'ses-bouncer',
       existingRuleSet: false,
       activateRuleSet: false,
