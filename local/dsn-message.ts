@@ -2,6 +2,7 @@
 // sender receives: a multipart/report (RFC 6522) with a human-readable part, the
 // message/delivery-status part and, when known, the original headers.
 import { randomBytes } from 'node:crypto';
+import { BOUNCE_DEFAULTS } from '../lambda/core/bounce-types.js';
 import {
   BounceType,
   DsnAction,
@@ -34,15 +35,6 @@ const CRLF = '\r\n';
 const DEFAULT_REPORTING_MTA = 'dns; inbound-smtp.us-east-1.amazonaws.com';
 const DEFAULT_FROM_NAME = 'Mail Delivery Subsystem';
 
-/** The status SES reports for a bare BounceType, and the words the generated explanation uses. */
-const BOUNCE_TYPE_DSN: Readonly<Record<BounceType, { readonly status: string; readonly text: string }>> = {
-  DoesNotExist: { status: '5.1.1', text: 'The email account that you tried to reach does not exist.' },
-  MessageTooLarge: { status: '5.3.4', text: 'The message is too large for the recipient.' },
-  ExceededQuota: { status: '5.2.2', text: 'The recipient’s mailbox is full.' },
-  ContentRejected: { status: '5.7.1', text: 'The message was rejected because of its content.' },
-  TemporaryFailure: { status: '4.0.0', text: 'The message could not be delivered because of a temporary failure.' },
-  Undefined: { status: '5.0.0', text: 'The message could not be delivered.' },
-};
 
 /** One recipient's DSN fields after filling in what SES derives from a bare BounceType. */
 interface RecipientReport {
@@ -107,7 +99,7 @@ function recipientReport(info: BouncedRecipientInfo): RecipientReport {
   const fields = info.RecipientDsnFields;
   if (!fields) {
     const type = info.BounceType ?? BounceType.Undefined;
-    return { finalRecipient: info.Recipient, action: DsnAction.Failed, status: BOUNCE_TYPE_DSN[type].status, extensionFields: [] };
+    return { finalRecipient: info.Recipient, action: DsnAction.Failed, status: BOUNCE_DEFAULTS[type].status, extensionFields: [] };
   }
   return {
     finalRecipient: fields.FinalRecipient ?? info.Recipient,
@@ -143,7 +135,7 @@ function humanReadablePart(request: SendBounceRequest, recipients: readonly Reci
 function explanationOf(request: SendBounceRequest): string {
   if (request.Explanation) return request.Explanation;
   const types = new Set(request.BouncedRecipientInfoList.map((r) => r.BounceType ?? BounceType.Undefined));
-  return [...types].map((t) => BOUNCE_TYPE_DSN[t].text).join(' ');
+  return [...types].map((t) => BOUNCE_DEFAULTS[t].explanation).join(' ');
 }
 
 /** RFC 3464 §2.1: per-message fields, then one blank-line-separated group per recipient. */

@@ -1,19 +1,12 @@
 // The SES v1 (2010-12-01) awsQuery wire protocol for SendBounce: the form-encoded request the
 // AWS SDKs and the AWS CLI send, SES's validation of it, and SES's XML answers.
 import { randomUUID } from 'node:crypto';
+import { BounceType, EXTENSION_FIELD_NAME, STANDARD_DSN_FIELDS } from '../lambda/core/bounce-types.js';
 
 export const SES_API_VERSION = '2010-12-01';
 const SES_XML_NAMESPACE = `http://ses.amazonaws.com/doc/${SES_API_VERSION}/`;
 
-export const BounceType = {
-  DoesNotExist: 'DoesNotExist',
-  MessageTooLarge: 'MessageTooLarge',
-  ExceededQuota: 'ExceededQuota',
-  ContentRejected: 'ContentRejected',
-  Undefined: 'Undefined',
-  TemporaryFailure: 'TemporaryFailure',
-} as const;
-export type BounceType = (typeof BounceType)[keyof typeof BounceType];
+export { BounceType } from '../lambda/core/bounce-types.js';
 
 /** The RFC 3464 §2.3.3 action values SES accepts. */
 export const DsnAction = {
@@ -133,7 +126,6 @@ export const SendBounceLimits = {
 const DSN_STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
 // RFC 3464 §2.2.2/§2.3.6: `mta-name-type ; mta-name` and `diagnostic-type ; *text`.
 const TYPED_VALUE = /^[A-Za-z0-9-]+;\s*\S/;
-const EXTENSION_NAME = /^[A-Za-z0-9-]{1,50}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const CONTROL = /\p{Cc}/u;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -141,13 +133,6 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
 // Non-ASCII (IDN) domains must arrive as A-labels: SES v1 does not speak SMTPUTF8 (RFC 6531).
 const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const STANDARD_DSN_FIELDS = new Set(
-  [
-    'reporting-mta', 'dsn-gateway', 'received-from-mta', 'arrival-date', 'original-envelope-id',
-    'original-recipient', 'final-recipient', 'action', 'status', 'remote-mta', 'diagnostic-code',
-    'last-attempt-date', 'final-log-id', 'will-retry-until',
-  ],
-);
 
 export interface Mailbox {
   readonly displayName?: string;
@@ -323,7 +308,7 @@ function readExtensionFields(r: ParamReader, key: string, path: string): Extensi
   return indexes.map((n) => {
     const Name = r.required(`${key}.member.${n}.Name`, `${path}.${n}.member.name`);
     const Value = r.required(`${key}.member.${n}.Value`, `${path}.${n}.member.value`);
-    if (Name && !EXTENSION_NAME.test(Name)) {
+    if (Name && !EXTENSION_FIELD_NAME.test(Name)) {
       r.invalid(`${key}.member.${n}.Name must be 1 to 50 characters of a-z, A-Z, 0-9 and dashes.`);
     } else if (STANDARD_DSN_FIELDS.has(Name.toLowerCase())) {
       r.invalid(`${key}.member.${n}.Name '${Name}' is a standard RFC 3464 field, not an extension field.`);

@@ -1,4 +1,13 @@
-import type { BounceType } from './policy-schema.js';
+/** SES SendBounce's BounceType values. */
+export const BounceType = {
+  DoesNotExist: 'DoesNotExist',
+  MessageTooLarge: 'MessageTooLarge',
+  ExceededQuota: 'ExceededQuota',
+  ContentRejected: 'ContentRejected',
+  TemporaryFailure: 'TemporaryFailure',
+  Undefined: 'Undefined',
+} as const;
+export type BounceType = (typeof BounceType)[keyof typeof BounceType];
 
 export interface BounceDefaults {
   readonly smtpCode: number;
@@ -57,3 +66,11 @@ export function statusClass(status: string): string {
 export function smtpClass(code: number): string {
   return String(code).charAt(0);
 }
+
+// SES accepts DSN extension field names of 1 to 50 letters, digits and dashes, and none of the
+// fields RFC 3464 §2.2–2.3 define itself.
+export const EXTENSION_FIELD_NAME = /^[A-Za-z0-9-]{1,50}$/;
+export const STANDARD_DSN_FIELDS: ReadonlySet<string> = new Set([
+  'reporting-mta', 'dsn-gateway', 'received-from-mta', 'arrival-date', 'original-envelope-id', 'original-recipient',
+  'final-recipient', 'action', 'status', 'remote-mta', 'diagnostic-code', 'last-attempt-date', 'final-log-id', 'will-retry-until',
+]);

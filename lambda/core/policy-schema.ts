@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { BounceType, EXTENSION_FIELD_NAME, STANDARD_DSN_FIELDS } from './bounce-types.js';
 import { parseAddressPattern } from './patterns.js';
 import { regexProblem } from './regex.js';
 import { Verdict } from './event.js';
@@ -8,15 +9,7 @@ import { Verdict } from './event.js';
 // policy.schema.json is generated from this file by scripts/gen-schema.ts. zod/mini keeps the
 // Lambda bundle small (the full zod is 440 KB minified, a third of the receipt bundle).
 
-export const BounceType = {
-  DoesNotExist: 'DoesNotExist',
-  MessageTooLarge: 'MessageTooLarge',
-  ExceededQuota: 'ExceededQuota',
-  ContentRejected: 'ContentRejected',
-  TemporaryFailure: 'TemporaryFailure',
-  Undefined: 'Undefined',
-} as const;
-export type BounceType = (typeof BounceType)[keyof typeof BounceType];
+export { BounceType } from './bounce-types.js';
 
 export const DmarcPolicy = ['none', 'quarantine', 'reject'] as const;
 export type DmarcPolicy = (typeof DmarcPolicy)[number];
@@ -44,16 +37,10 @@ const RegexText = z
 const HeaderFieldName = z.string().check(z.regex(/^[\x21-\x39\x3b-\x7e]{1,76}$/, 'not a header field name'));
 // DSN fields travel in a message/delivery-status part: printable ASCII, one line (RFC 3464 §2.1).
 const DsnText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line'));
-// SES accepts extension field names of 1 to 50 letters, digits and dashes, and none of the
-// fields RFC 3464 §2.2–2.3 define itself.
-const STANDARD_DSN_FIELDS = new Set([
-  'reporting-mta', 'dsn-gateway', 'received-from-mta', 'arrival-date', 'original-envelope-id', 'original-recipient',
-  'final-recipient', 'action', 'status', 'remote-mta', 'diagnostic-code', 'last-attempt-date', 'final-log-id', 'will-retry-until',
-]);
 const ExtensionFieldName = z
   .string()
   .check(
-    z.regex(/^[A-Za-z0-9-]{1,50}$/, 'not an extension field name (1 to 50 letters, digits and dashes)'),
+    z.regex(EXTENSION_FIELD_NAME, 'not an extension field name (1 to 50 letters, digits and dashes)'),
     z.refine((name) => !STANDARD_DSN_FIELDS.has(name.toLowerCase()), { message: 'a standard RFC 3464 field, not an extension field' }),
   );
 const ExtensionFields = z.record(ExtensionFieldName, DsnText(500)).check(z.describe('Extension fields added to the DSN, as { Name: value }'));
