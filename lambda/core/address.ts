@@ -36,11 +36,6 @@ export function normalizeDomain(domain: string): string {
   return domainToASCII(lower) || lower;
 }
 
-export function localPart(raw: string): string | undefined {
-  const parsed = parseAddress(raw);
-  return parsed === undefined ? undefined : parsed.full.slice(0, parsed.full.lastIndexOf('@'));
-}
-
 /**
  * The addresses of a From-like header value (RFC 5322 §3.4): per mailbox, the angle-addr when
  * there is one, else its bare tokens with an '@'. Quoted strings and comments are skipped, so

@@ -67,10 +67,6 @@ export class AddressMatcher {
     for (const pattern of patterns) this.add(pattern, lists);
   }
 
-  get size(): number {
-    return this.untagged.size + this.tagged.size + this.anyTag.size + this.domains.size + this.parents.size;
-  }
-
   matches(address: ParsedAddress): boolean {
     const baseAddress = `${address.base}@${address.domain}`;
     if (this.untagged.has(baseAddress) || this.domains.has(address.domain)) return true;
