@@ -1,49 +1,36 @@
 // SQS FIFO (one message group) → this function: paced SendBounce calls, outcomes in the ledger.
+// Wiring only: the handler is lambda/app/handlers.ts, the use-case lambda/app/deliver.ts.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoDbLedger } from './aws/ledger.js';
-import { SES_CLIENT_CONFIG, SesBounceSender } from './aws/ses.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadDeliverConfig } from './app/config.js';
-import { deliver, type DeliverDeps } from './app/deliver.js';
+import { PendingNotes, type DeliverDeps } from './app/deliver.js';
+import { createDeliverHandler } from './app/handlers.js';
 import { Pacer } from './app/pacer.js';
 import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools.js';
-
-export interface DeliverHandlerOptions {
-  readonly deps: () => DeliverDeps;
-  readonly logger: Logger;
-  /** Flushed as EMF after each invocation. @default none (the local pipeline counts in memory) */
-  readonly powertoolsMetrics?: Metrics;
-}
-
-/** The delivery handler with its middleware; the local pipeline builds it with in-process engines. */
-export function createDeliverHandler(options: DeliverHandlerOptions) {
-  const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>().use(injectLambdaContext(options.logger));
-  if (options.powertoolsMetrics) handler.use(logMetrics(options.powertoolsMetrics));
-  return handler.handler((event, context) =>
-    deliver(event, options.deps(), () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Number.MAX_SAFE_INTEGER)),
-  );
-}
+import { DynamoDbLedger } from './aws/ledger.js';
+import { SqsBounceQueue, SqsDeadLetterQueue } from './aws/queue.js';
+import { SesBounceSender } from './aws/ses.js';
+import { DATA_PLANE_CLIENT_CONFIG, SES_CLIENT_CONFIG } from './aws/timeouts.js';
 
 const logger = createLogger();
 const powertoolsMetrics = createMetrics();
 let deps: DeliverDeps | undefined;
 
-/** Read once per container; the pacer lives as long as the container, so pacing spans batches. */
+/** Read once per container; the pacer and the pending notes live as long as the container. */
 function deliverDeps(): DeliverDeps {
   if (deps) return deps;
   const config = loadDeliverConfig();
+  const sqs = config.queueUrl !== undefined || config.deadLetterQueueUrl !== undefined ? new SQSClient(DATA_PLANE_CLIENT_CONFIG) : undefined;
   deps = {
-    ledger: new DynamoDbLedger(new DynamoDBClient({}), config.tableName),
+    ledger: new DynamoDbLedger(new DynamoDBClient(DATA_PLANE_CLIENT_CONFIG), config.tableName),
     sender: new SesBounceSender(new SESClient(SES_CLIENT_CONFIG)),
     pacer: new Pacer(config.sendRatePerSecond),
     logger,
     metrics: new PowertoolsMetrics(powertoolsMetrics),
+    notes: new PendingNotes(),
+    ...(sqs && config.queueUrl !== undefined && { requeue: new SqsBounceQueue(sqs, config.queueUrl) }),
+    ...(sqs && config.deadLetterQueueUrl !== undefined && { deadLetters: new SqsDeadLetterQueue(sqs, config.deadLetterQueueUrl) }),
   };
   return deps;
 }

@@ -1,38 +1,15 @@
-// SES receipt rule → this function (RequestResponse): validate, decide, claim, queue, answer.
+// SES receipt rule → this function (RequestResponse): decide, queue, answer. Wiring only:
+// the handler is lambda/app/handlers.ts, the use-case lambda/app/receive.ts.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
+import { loadReceiptConfig } from './app/config.js';
+import { createReceiptHandler } from './app/handlers.js';
+import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools.js';
+import type { ReceiptDeps } from './app/receive.js';
 import { DynamoDbLedger } from './aws/ledger.js';
 import { SqsBounceQueue } from './aws/queue.js';
-import { loadReceiptConfig } from './app/config.js';
-import { failOpen } from './app/middleware.js';
-import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools.js';
-import { receive, type ReceiptDeps, type ReceiptResult } from './app/receive.js';
-import type { MetricsPort } from './app/telemetry.js';
+import { DATA_PLANE_CLIENT_CONFIG } from './aws/timeouts.js';
 import { loadPolicyFileLazily } from './core/policy-compiler.js';
-
-export interface ReceiptHandlerOptions {
-  /** The use-case's dependencies, built on first use; a failure there fails open like any other. */
-  readonly deps: () => ReceiptDeps | Promise<ReceiptDeps>;
-  readonly logger: Logger;
-  readonly metrics: MetricsPort;
-  /** Flushed as EMF after each invocation. @default none (the local pipeline counts in memory) */
-  readonly powertoolsMetrics?: Metrics;
-}
-
-/** The receipt handler with its middleware; the local pipeline builds it with in-process engines. */
-export function createReceiptHandler(options: ReceiptHandlerOptions) {
-  const handler = middy<unknown, ReceiptResult, Error, Context>().use(injectLambdaContext(options.logger));
-  if (options.powertoolsMetrics) handler.use(logMetrics(options.powertoolsMetrics));
-  return handler
-    .use(failOpen({ logger: options.logger, metrics: options.metrics, response: { disposition: 'CONTINUE' } as ReceiptResult }))
-    .handler(async (event) => receive(event, await options.deps()));
-}
 
 const logger = createLogger();
 const powertoolsMetrics = createMetrics();
@@ -52,8 +29,8 @@ async function buildDeps(): Promise<ReceiptDeps> {
   const config = loadReceiptConfig();
   return {
     policy: await loadPolicyFileLazily(config.policyFile),
-    ledger: new DynamoDbLedger(new DynamoDBClient({}), config.tableName),
-    queue: new SqsBounceQueue(new SQSClient({}), config.queueUrl),
+    ledger: new DynamoDbLedger(new DynamoDBClient(DATA_PLANE_CLIENT_CONFIG), config.tableName),
+    queue: new SqsBounceQueue(new SQSClient(DATA_PLANE_CLIENT_CONFIG), config.queueUrl),
     logger,
     metrics,
   };

@@ -8,13 +8,14 @@ import { SESClient } from '@aws-sdk/client-ses';
 import type { Context } from 'aws-lambda';
 import { Pacer } from '../lambda/app/pacer.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
-import { createLedgerTable, DynamoDbLedger, ledgerRecipient, type BounceRecord } from '../lambda/aws/ledger.js';
-import { SES_CLIENT_CONFIG, SesBounceSender } from '../lambda/aws/ses.js';
+import { createDeliverHandler, createReceiptHandler } from '../lambda/app/handlers.js';
+import type { BounceRecord } from '../lambda/app/ports.js';
+import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
+import { SesBounceSender } from '../lambda/aws/ses.js';
+import { SES_CLIENT_CONFIG } from '../lambda/aws/timeouts.js';
 import type { Decision } from '../lambda/core/decide.js';
 import { parseSesEvent } from '../lambda/core/event.js';
 import type { CompiledPolicy } from '../lambda/core/policy.js';
-import { createDeliverHandler } from '../lambda/deliver.js';
-import { createReceiptHandler } from '../lambda/receipt.js';
 import { localDynamoDbClient, startDynalite } from './dynamodb.js';
 import { MemoryFifoQueue } from './memory-queue.js';
 import { startSesEndpoint } from './ses-endpoint.js';
@@ -98,7 +99,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     const decided: { source: string; decision: Decision }[] = [];
     const onDecision = (decision: Decision) => decided.push({ source, decision });
     const receipt = createReceiptHandler({ deps: () => ({ policy: options.policy, ledger, queue, logger, metrics, onDecision }), logger, metrics });
-    const deliverDeps = { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(rate), logger, metrics };
+    const deliverDeps = { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(rate), logger, metrics, requeue: queue, deadLetters: queue };
     const delivery = createDeliverHandler({ deps: () => deliverDeps, logger });
 
     const invalid: { source: string; error: string }[] = [];
@@ -118,7 +119,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     for (const { source, decision } of decided) {
       const states = await ledger.get(decision.messageId, decision.recipients.map((r) => r.address));
       for (const recipient of decision.recipients) {
-        const record: BounceRecord | undefined = states.get(ledgerRecipient(recipient.address));
+        const record: BounceRecord | undefined = states.get(recipient.address);
         rows.push({
           source,
           messageId: decision.messageId,

@@ -20,6 +20,10 @@ const ReceiptEnv = z.object({
 const DeliverEnv = z.object({
   BOUNCE_TABLE_NAME: TableName,
   SEND_RATE_PER_SECOND: Rate,
+  // Optional, so the delivery function also runs on the SPEC's minimal environment; the
+  // deployment sets both (docs/delivery.md: notes and dead letters).
+  BOUNCE_QUEUE_URL: z.optional(QueueUrl),
+  BOUNCE_DEAD_LETTER_QUEUE_URL: z.optional(QueueUrl),
 });
 
 export interface ReceiptConfig {
@@ -33,6 +37,10 @@ export interface DeliverConfig {
   readonly tableName: string;
   /** @default 1, the SES SendBounce limit */
   readonly sendRatePerSecond: number;
+  /** The bounce queue, where a job goes back with an outcome the ledger could not take. @default none */
+  readonly queueUrl: string | undefined;
+  /** Where jobs that exhausted their own retries, or cannot be read, are parked. @default none: logged and dropped */
+  readonly deadLetterQueueUrl: string | undefined;
 }
 
 export function loadReceiptConfig(env: NodeJS.ProcessEnv = process.env): ReceiptConfig {
@@ -46,11 +54,19 @@ export function loadReceiptConfig(env: NodeJS.ProcessEnv = process.env): Receipt
 
 export function loadDeliverConfig(env: NodeJS.ProcessEnv = process.env): DeliverConfig {
   const parsed = check(DeliverEnv, env);
-  return { tableName: parsed.BOUNCE_TABLE_NAME, sendRatePerSecond: parsed.SEND_RATE_PER_SECOND };
+  return {
+    tableName: parsed.BOUNCE_TABLE_NAME,
+    sendRatePerSecond: parsed.SEND_RATE_PER_SECOND,
+    queueUrl: parsed.BOUNCE_QUEUE_URL,
+    deadLetterQueueUrl: parsed.BOUNCE_DEAD_LETTER_QUEUE_URL,
+  };
 }
 
 function check<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
-  const parsed = schema.safeParse({ ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined }, { reportInput: true });
+  const parsed = schema.safeParse(
+    { ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined, BOUNCE_DEAD_LETTER_QUEUE_URL: env.BOUNCE_DEAD_LETTER_QUEUE_URL || undefined },
+    { reportInput: true },
+  );
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issueMessage(issue).replace(/^required$/, 'not set')}`);
   throw new ConfigError(`invalid environment: ${problems.join('; ')}`);

@@ -1,10 +1,31 @@
+import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { LedgerState, type Ledger } from '../aws/ledger.js';
-import type { BounceSender, SendOutcome } from '../aws/ses.js';
-import type { SendBounceInput } from '../core/dsn.js';
-import { BounceJob } from '../core/job.js';
+import { AttemptNote, BounceJob, jobRecipients, NotedOutcome, sendBounceFor } from '../core/job.js';
+import { SEND_CUTOFF_MS } from '../core/window.js';
 import type { Pacer } from './pacer.js';
-import { MetricName, type LogPort, type MetricsPort } from './telemetry.js';
+import {
+  type Attempt,
+  type BounceQueue,
+  type BounceRecord,
+  type BounceSender,
+  type ClaimResult,
+  type DeadLetterQueue,
+  type Ledger,
+  LedgerState,
+  type LogPort,
+  type MetricsPort,
+  type SendOutcome,
+  type SettledOutcome,
+} from './ports.js';
+import { MetricName } from './telemetry.js';
+import {
+  ATTEMPT_WINDOW_MS,
+  attemptReserveMs,
+  CLOCK_SKEW_MS,
+  DELIVERY_DEFAULT_BUDGET_MS,
+  RECORD_RESERVE_MS,
+  SEND_CALL_MS,
+} from './time-budget.js';
 
 export interface DeliverDeps {
   readonly ledger: Ledger;
@@ -12,182 +33,365 @@ export interface DeliverDeps {
   readonly pacer: Pacer;
   readonly logger: LogPort;
   readonly metrics: MetricsPort;
+  /** Where a job goes back, carrying the outcomes the ledger could not take. @default none: such a job is handed back and the outcome kept in `notes` */
+  readonly requeue?: BounceQueue;
+  /** Where a job goes when its own retries are spent, or when it cannot be read. @default none: such a job is logged and dropped */
+  readonly deadLetters?: DeadLetterQueue;
+  /** Outcomes not yet recorded, for as long as the container lives. @default a new, empty one */
+  readonly notes?: PendingNotes;
   /** @default () => new Date() */
   readonly clock?: () => Date;
-  /** SendBounce attempts per job within one invocation before SQS redelivery takes over. @default 4 */
+  /** @default randomUUID */
+  readonly newAttemptId?: () => string;
+  /** SendBounce calls in one attempt (retries of throttling and 5xx answers, with backoff). @default 3 */
+  readonly maxSendsPerAttempt?: number;
+  /** Attempts that end without sending and count (not throttling) before a job is dead-lettered. @default 5 */
   readonly maxAttempts?: number;
 }
 
-/** SES accepts SendBounce up to 24 h after receipt; keep five minutes for the call itself. */
-export const SEND_WINDOW_MS = 24 * 3600_000 - 5 * 60_000;
-/** Stop taking jobs when less than this is left of the invocation, so none is cut mid-send. */
-export const TIME_RESERVE_MS = 5_000;
+/** Outcomes that neither the ledger nor the queue could take, kept in the container for the job's next delivery. */
+export class PendingNotes {
+  readonly #byJob = new Map<string, AttemptNote[]>();
 
-type JobResult = 'done' | 'retry';
+  add(jobId: string, note: AttemptNote): void {
+    this.#byJob.set(jobId, [...(this.#byJob.get(jobId) ?? []), note]);
+  }
 
-/** A job read from the batch with its ledger state, ready to send. */
-interface PreparedJob {
-  readonly job: BounceJob;
-  readonly receiveCount: number;
-  /** Recipients to bounce now; empty when there is nothing left to send. */
-  readonly queued: readonly string[];
+  take(jobId: string): AttemptNote[] {
+    const notes = this.#byJob.get(jobId) ?? [];
+    this.#byJob.delete(jobId);
+    return notes;
+  }
+}
+
+/** What became of one job in this invocation. */
+type JobResult =
+  /** Finished with here: SQS may delete the message (sent, settled, requeued, dead-lettered). */
+  | 'done'
+  /** Handed back: SQS redelivers it after the visibility timeout; the rest of the batch follows it back. */
+  | 'hand-back';
+
+interface Run {
+  readonly deps: DeliverDeps;
+  readonly notes: PendingNotes;
+  readonly now: () => Date;
+  /** Epoch ms when this invocation ends. */
+  readonly end: number;
+  /** Outcome writes running behind the next sends, by the SQS message they belong to. */
+  readonly recording: Promise<void>[];
+  readonly failed: Set<string>;
 }
 
 /**
- * SQS FIFO batch → SendBounce calls, paced, at most once per recipient. The ledger is read for
- * every job of the batch at once and outcomes are written behind the sends, so that calls follow
- * each other at the paced rate instead of waiting on DynamoDB in between. A job whose recipients
- * are no longer QUEUED under its claim is skipped; after the first job that must be retried, the
- * rest of the batch is handed back untouched, keeping the group's order (partial batch response).
+ * SQS FIFO batch → paced SendBounce calls, at most once per recipient (docs/delivery.md
+ * "Delivery"). Each job is claimed in the ledger by a fresh attempt just before it is sent;
+ * outcomes are recorded fenced by that attempt, behind the next sends. After the first job that
+ * must go back, the rest of the batch goes back untouched, as the FIFO group's order asks, and
+ * nothing is counted against them: a job's retries are counted in the ledger, not by SQS.
  */
-export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeMs: () => number): Promise<SQSBatchResponse> {
-  const now = (deps.clock ?? (() => new Date()))();
-  const prepared = event.Records.map((record) => prepare(record, deps, now));
-  const failed = new Set<SQSRecord>();
-  const outcomes: Promise<void>[] = [];
-  for (const [index, record] of event.Records.entries()) {
-    const job = await prepared[index]!;
-    if (failed.size > 0 || remainingTimeMs() < TIME_RESERVE_MS) {
-      if (job !== 'retry' && job !== undefined) await handBack(job, deps, now);
-      failed.add(record);
-      continue;
-    }
-    if (job === 'retry') failed.add(record);
-    if (job === 'retry' || job === undefined || job.queued.length === 0) continue;
-    const outcome = await sendWithRetries(restrictTo(job.job, job.queued), deps, remainingTimeMs);
-    if (outcome.kind === 'retryable') {
-      await deps.ledger.noteRetry(job.job.messageId, job.queued, job.receiveCount, now).catch((error: unknown) => logLedgerTrouble(job.job, error, deps));
-      failed.add(record);
-      continue;
-    }
-    outcomes.push(
-      recordOutcome(job, outcome, deps).catch((error: unknown) => {
-        // The bounce went out (or may have) but its outcome is not recorded: the redelivery will
-        // find no retry note for this attempt and mark it UNKNOWN rather than send it again.
-        logLedgerTrouble(job.job, error, deps);
-        failed.add(record);
-      }),
-    );
+export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeMs?: () => number): Promise<SQSBatchResponse> {
+  const clock = deps.clock ?? (() => new Date());
+  const run: Run = {
+    deps,
+    notes: deps.notes ?? new PendingNotes(),
+    now: clock,
+    end: Date.now() + (remainingTimeMs?.() ?? DELIVERY_DEFAULT_BUDGET_MS),
+    recording: [],
+    failed: new Set(),
+  };
+  let handingBack = false;
+  for (const record of event.Records) {
+    if (!handingBack && (await deliverJob(record, run)) === 'hand-back') handingBack = true;
+    if (handingBack) run.failed.add(record.messageId);
   }
-  await Promise.all(outcomes);
-  return { batchItemFailures: event.Records.filter((record) => failed.has(record)).map((record) => ({ itemIdentifier: record.messageId })) };
+  await Promise.all(run.recording);
+  if (run.failed.size > 0) deps.metrics.count(MetricName.Retried, run.failed.size);
+  return { batchItemFailures: event.Records.filter((record) => run.failed.has(record.messageId)).map((record) => ({ itemIdentifier: record.messageId })) };
 }
 
-/** Parses the job and reads its ledger state; 'retry' when DynamoDB cannot be read, undefined for a malformed job. */
-async function prepare(record: SQSRecord, deps: DeliverDeps, now: Date): Promise<PreparedJob | 'retry' | undefined> {
-  const job = parseJob(record, deps);
-  if (job === undefined) return undefined;
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+async function deliverJob(record: SQSRecord, run: Run): Promise<JobResult> {
+  const { deps } = run;
+  const job = parseJob(record);
+  if (typeof job === 'string') return deadLetter(record.body, `unreadable job: ${job}`, run);
   try {
-    const queued = await queuedRecipients(job, receiveCount, deps, now);
-    if (queued.length > 0 && now.getTime() - Date.parse(job.receiptTime) > SEND_WINDOW_MS) {
-      await settle(job, queued, LedgerState.Expired, deps, now, { error: 'past the 24 h SendBounce window' });
-      deps.metrics.count(MetricName.Expired, queued.length);
-      return { job, receiveCount, queued: [] };
-    }
-    return { job, receiveCount, queued };
+    // Outcomes an earlier attempt could not record come first: they may settle recipients.
+    const attempts = await applyNotes(job, run);
+    if (attempts >= maxAttempts(deps)) return deadLetter(JSON.stringify(withoutNotes(job)), `${attempts} attempts failed`, run);
+    if (run.now().getTime() - Date.parse(job.receiptTime) > SEND_CUTOFF_MS) return await expire(job, run);
   } catch (error) {
-    logLedgerTrouble(job, error, deps);
-    return 'retry';
+    logLedgerTrouble(job, error, run);
+    return 'hand-back';
   }
+  const remaining = () => run.end - Date.now();
+  if (remaining() < attemptReserveMs(deps.pacer.delay())) {
+    deps.logger.info('no time left for an attempt in this invocation: handing the job back', { messageId: job.messageId, jobId: job.jobId });
+    return 'hand-back';
+  }
+  return attempt(job, record, run);
 }
 
-function logLedgerTrouble(job: BounceJob, error: unknown, deps: DeliverDeps): void {
-  deps.logger.error('ledger unavailable; the job goes back to the queue', { messageId: job.messageId, error: error as Error });
-  deps.metrics.count(MetricName.Errors);
-}
-
-function parseJob(record: SQSRecord, deps: DeliverDeps): BounceJob | undefined {
-  let body: unknown;
+/** One attempt: claim what is free, send it, record the outcome (or queue it as a note). */
+async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<JobResult> {
+  const { deps } = run;
+  const now = run.now();
+  // No SendBounce of this attempt is still running after its window (see sendWithRetries).
+  const window = Math.min(ATTEMPT_WINDOW_MS, run.end - Date.now() - RECORD_RESERVE_MS);
+  const sendBy = Date.now() + window;
+  const attempt: Attempt = { id: (deps.newAttemptId ?? randomUUID)(), jobId: job.jobId, deadline: now.getTime() + window };
+  const recipients = jobRecipients(job);
+  let claims: ReadonlyMap<string, ClaimResult>;
   try {
-    body = JSON.parse(record.body);
-  } catch {
-    body = undefined;
+    // The claim's round trip runs while the pacer waits for the next slot.
+    [claims] = await Promise.all([deps.ledger.claim(job.messageId, recipients, attempt, now), deps.pacer.wait()]);
+  } catch (error) {
+    // Some claims may have been written: give back whatever this attempt may hold, uncounted.
+    logLedgerTrouble(job, error, run);
+    return (await endUnsent(job, attempt, recipients, false, run)) === 'requeued' ? 'done' : 'hand-back';
   }
-  const parsed = BounceJob.safeParse(body);
-  if (parsed.success) return parsed.data;
-  // A malformed job can never succeed: log it whole (nothing is lost) rather than block the FIFO group.
-  deps.logger.error('malformed bounce job dropped', { sqsMessageId: record.messageId, body: record.body.slice(0, 10_000), reason: parsed.error.message });
-  deps.metrics.count(MetricName.Errors);
-  return undefined;
+  const won = recipients.filter((recipient) => claims.get(recipient)?.won);
+  const busy = await lookAtHeld(job, claims, run);
+  if (won.length === 0) return busy ? 'hand-back' : 'done';
+
+  const outcome = await sendWithRetries(sendBounceFor(job, won), sendBy, deps);
+  if (outcome.kind === 'retryable') {
+    const ended = await endUnsent(job, attempt, won, !outcome.throttled, run);
+    if (ended === 'requeued') return 'done';
+    if (typeof ended === 'number' && ended >= maxAttempts(deps)) return deadLetter(JSON.stringify(withoutNotes(job)), `${ended} attempts failed: ${outcome.error}`, run);
+    return 'hand-back';
+  }
+  count(outcome, won.length, job, deps);
+  // Recorded behind the next sends; a failure puts this message back among the failed ones.
+  run.recording.push(
+    settleOrNote(job, attempt.id, won, settled(outcome), run).then((ended) => {
+      if (ended === 'kept') run.failed.add(record.messageId);
+    }),
+  );
+  return busy ? 'hand-back' : 'done';
 }
 
 /**
- * The job's recipients still QUEUED under its own claim. A receive after the first one must
- * follow a recorded retryable failure; otherwise the previous attempt ended without an outcome
- * (a crash or timeout, possibly after SES sent the bounce) and the recipients become UNKNOWN.
+ * The recipients this attempt did not win. A SENDING record of an attempt whose window has
+ * passed was abandoned mid-send (its invocation died or timed out): it may have been sent, so
+ * it becomes UNKNOWN, never sent again. true when some recipient is still held by a live
+ * attempt or could not be claimed for now, so the job must come back later.
  */
-async function queuedRecipients(job: BounceJob, receiveCount: number, deps: DeliverDeps, now: Date): Promise<string[]> {
-  const records = await deps.ledger.get(job.messageId, job.recipients);
-  const queued = job.recipients.filter((recipient) => {
-    const item = records.get(recipient);
-    return item?.state === LedgerState.Queued && item.claimToken === job.claimToken;
-  });
-  if (queued.length < job.recipients.length) {
-    deps.logger.info('recipients no longer queued under this claim are skipped', { messageId: job.messageId, skipped: job.recipients.filter((r) => !queued.includes(r)) });
+async function lookAtHeld(job: BounceJob, claims: ReadonlyMap<string, ClaimResult>, run: Run): Promise<boolean> {
+  const { deps } = run;
+  let busy = false;
+  for (const [recipient, claim] of claims) {
+    if (claim.won) continue;
+    const record: BounceRecord | undefined = claim.record;
+    if (record === undefined) {
+      busy = true;
+    } else if (record.state === LedgerState.Sending) {
+      if (run.now().getTime() <= (record.attemptDeadline ?? 0) + CLOCK_SKEW_MS) {
+        busy = true;
+      } else {
+        busy = (await abandon(job, recipient, record, run)) || busy;
+      }
+    } else if (record.state === LedgerState.Cancelled) {
+      deps.logger.info('the receipt function cancelled this job and delivered the message', { messageId: job.messageId, recipient, jobId: job.jobId });
+    } else if (record.jobId !== job.jobId) {
+      deps.metrics.count(MetricName.ClaimConflict);
+      deps.logger.info('another job bounces this recipient', { messageId: job.messageId, recipient, state: record.state });
+    }
   }
-  if (receiveCount === 1 || queued.length === 0) return queued;
-  const unaccounted = queued.filter((recipient) => records.get(recipient)?.retryReceiveCount !== receiveCount - 1);
-  if (unaccounted.length > 0) {
-    await settle(job, unaccounted, LedgerState.Unknown, deps, now, { error: `delivery attempt ${receiveCount - 1} ended without an outcome` });
-    deps.metrics.count(MetricName.Unknown, unaccounted.length);
-    deps.logger.error('previous delivery attempt ended without an outcome: not sending again', { messageId: job.messageId, recipients: unaccounted });
-  }
-  return queued.filter((recipient) => !unaccounted.includes(recipient));
+  return busy;
 }
 
-/** The job's SendBounce input narrowed to `recipients` (the job keeps them aligned by index). */
-function restrictTo(job: BounceJob, recipients: readonly string[]): SendBounceInput {
-  const keep = new Set(recipients);
-  const list = job.sendBounce.BouncedRecipientInfoList.filter((_, index) => keep.has(job.recipients[index]!));
-  return { ...job.sendBounce, BouncedRecipientInfoList: list };
+/** Marks an abandoned attempt's recipient UNKNOWN. true when that could not be done now (try later). */
+async function abandon(job: BounceJob, recipient: string, record: BounceRecord, run: Run): Promise<boolean> {
+  try {
+    if (await run.deps.ledger.abandon(job.messageId, recipient, record.attemptId ?? '', run.now())) {
+      run.deps.metrics.count(MetricName.Unknown);
+      run.deps.logger.error('an earlier attempt ended without an outcome: its bounce may have been sent, so it is not sent again', {
+        messageId: job.messageId,
+        recipient,
+        attemptId: record.attemptId,
+      });
+    }
+    return false;
+  } catch (error) {
+    logLedgerTrouble(job, error, run);
+    return true;
+  }
 }
 
-async function sendWithRetries(input: SendBounceInput, deps: DeliverDeps, remainingTimeMs: () => number): Promise<SendOutcome> {
-  const maxAttempts = deps.maxAttempts ?? 4;
-  for (let attempt = 1; ; attempt++) {
-    await deps.pacer.wait();
+/** `sendBy`: epoch ms (this machine's clock) after which no call of the attempt may still be running. */
+async function sendWithRetries(input: ReturnType<typeof sendBounceFor>, sendBy: number, deps: DeliverDeps): Promise<SendOutcome> {
+  const maxSends = deps.maxSendsPerAttempt ?? 3;
+  for (let call = 1; ; call++) {
     const outcome = await deps.sender.send(input);
     deps.pacer.answered();
     if (outcome.kind !== 'retryable') return outcome;
     if (outcome.throttled) deps.metrics.count(MetricName.Throttled);
-    deps.logger.warn('SendBounce failed, retrying', { messageId: input.OriginalMessageId, attempt, error: outcome.error });
-    if (attempt >= maxAttempts || remainingTimeMs() < TIME_RESERVE_MS) return outcome;
-    deps.pacer.backOff(attempt);
+    deps.logger.warn('SendBounce not processed', { messageId: input.OriginalMessageId, call, error: outcome.error });
+    if (call >= maxSends) return outcome;
+    deps.pacer.backOff(call);
+    // The next call must end inside the attempt's window, or a later attempt could take the
+    // recipients for abandoned while it is still in flight.
+    if (Date.now() + deps.pacer.delay() + SEND_CALL_MS > sendBy) return outcome;
+    await deps.pacer.wait();
   }
 }
 
-async function recordOutcome({ job, queued }: PreparedJob, outcome: Exclude<SendOutcome, { kind: 'retryable' }>, deps: DeliverDeps): Promise<void> {
-  const now = (deps.clock ?? (() => new Date()))();
+function settled(outcome: Exclude<SendOutcome, { kind: 'retryable' }>): SettledOutcome {
   switch (outcome.kind) {
     case 'sent':
-      deps.metrics.count(MetricName.Sent, queued.length);
-      deps.logger.info('bounce sent', { messageId: job.messageId, recipients: queued, bounceMessageId: outcome.bounceMessageId });
-      return settle(job, queued, LedgerState.Sent, deps, now, { bounceMessageId: outcome.bounceMessageId });
+      return { state: LedgerState.Sent, bounceMessageId: outcome.bounceMessageId };
     case 'rejected':
-      deps.metrics.count(MetricName.Rejected, queued.length);
-      deps.logger.error('SES rejected the bounce', { messageId: job.messageId, error: outcome.error });
-      return settle(job, queued, LedgerState.Rejected, deps, now, { error: outcome.error });
+      return { state: LedgerState.Rejected, error: outcome.error };
     case 'unknown':
-      deps.metrics.count(MetricName.Unknown, queued.length);
-      deps.logger.error('SendBounce outcome unknown: not sending again', { messageId: job.messageId, error: outcome.error });
-      return settle(job, queued, LedgerState.Unknown, deps, now, { error: outcome.error });
+      return { state: LedgerState.Unknown, error: outcome.error };
   }
 }
 
-async function settle(
-  job: BounceJob,
-  recipients: readonly string[],
-  to: LedgerState,
-  deps: DeliverDeps,
-  now: Date,
-  details: { bounceMessageId?: string; error?: string },
-): Promise<void> {
-  const { conflicted } = await deps.ledger.transition({ messageId: job.messageId, recipients, from: LedgerState.Queued, to, now, ...details });
-  if (conflicted.length > 0) deps.logger.warn('ledger state changed under this job', { messageId: job.messageId, to, conflicted });
+function count(outcome: Exclude<SendOutcome, { kind: 'retryable' }>, recipients: number, job: BounceJob, deps: DeliverDeps): void {
+  switch (outcome.kind) {
+    case 'sent':
+      deps.metrics.count(MetricName.Sent, recipients);
+      deps.logger.info('bounce sent', { messageId: job.messageId, recipients, bounceMessageId: outcome.bounceMessageId });
+      return;
+    case 'rejected':
+      deps.metrics.count(MetricName.Rejected, recipients);
+      deps.logger.error('SES rejected the bounce', { messageId: job.messageId, error: outcome.error });
+      return;
+    case 'unknown':
+      deps.metrics.count(MetricName.Unknown, recipients);
+      deps.logger.error('SendBounce outcome unknown: not sending again', { messageId: job.messageId, error: outcome.error });
+  }
 }
 
-/** A job not attempted in this invocation goes back with a retry note, so its next receive is not taken for a crash. */
-async function handBack({ job, receiveCount }: PreparedJob, deps: DeliverDeps, now: Date): Promise<void> {
-  await deps.ledger.noteRetry(job.messageId, job.recipients, receiveCount, now).catch((error: unknown) => logLedgerTrouble(job, error, deps));
+/** Where an outcome went: the ledger, the queue (a note on the job), or only this container's memory. */
+type Recorded = 'recorded' | 'requeued' | 'kept';
+
+async function settleOrNote(job: BounceJob, attemptId: string, recipients: readonly string[], outcome: SettledOutcome, run: Run): Promise<Recorded> {
+  try {
+    const conflicted = await run.deps.ledger.settle(job.messageId, recipients, attemptId, outcome, run.now());
+    if (conflicted.length > 0) run.deps.logger.warn('ledger records changed under this attempt', { messageId: job.messageId, attemptId, conflicted });
+    return 'recorded';
+  } catch (error) {
+    logLedgerTrouble(job, error, run);
+    const note: AttemptNote =
+      outcome.state === LedgerState.Sent
+        ? { attemptId, recipients: [...recipients], outcome: NotedOutcome.Sent, bounceMessageId: outcome.bounceMessageId }
+        : { attemptId, recipients: [...recipients], outcome: outcome.state === LedgerState.Rejected ? NotedOutcome.Rejected : NotedOutcome.Unknown, error: outcome.error };
+    return requeueWith(job, note, run);
+  }
+}
+
+/** An attempt that sent nothing gives its recipients back (READY); the attempt count, when it counts. */
+async function endUnsent(job: BounceJob, attempt: Attempt, recipients: readonly string[], counted: boolean, run: Run): Promise<number | Recorded> {
+  try {
+    return await run.deps.ledger.release(job.messageId, recipients, attempt.id, counted, run.now());
+  } catch (error) {
+    logLedgerTrouble(job, error, run);
+    return requeueWith(job, { attemptId: attempt.id, recipients: [...recipients], outcome: NotedOutcome.NotSent, counted }, run);
+  }
+}
+
+/**
+ * The ledger cannot take an outcome: the job goes back to the queue carrying it, and the next
+ * delivery records it first. When the queue fails too, this container keeps it for the job's
+ * next delivery here (a new container would find the attempt abandoned: UNKNOWN).
+ */
+async function requeueWith(job: BounceJob, note: AttemptNote, run: Run): Promise<Recorded> {
+  if (run.deps.requeue !== undefined) {
+    try {
+      await run.deps.requeue.enqueue({ ...job, notes: [...(job.notes ?? []), note] });
+      run.deps.logger.warn('outcome queued with the job for the next delivery to record', { messageId: job.messageId, attemptId: note.attemptId, outcome: note.outcome });
+      return 'requeued';
+    } catch (error) {
+      run.deps.logger.error('cannot requeue the job with its outcome either', { messageId: job.messageId, error: error as Error });
+      run.deps.metrics.count(MetricName.Errors);
+    }
+  }
+  run.notes.add(job.jobId, note);
+  return 'kept';
+}
+
+/**
+ * Records the notes a job carries (and any this container kept for it): each one moves the
+ * attempt's recipients from SENDING (or UNKNOWN, if a later attempt took it for abandoned)
+ * to the outcome. Returns the highest count of attempts among recipients given back.
+ */
+async function applyNotes(job: BounceJob, run: Run): Promise<number> {
+  const notes = [...(job.notes ?? []), ...run.notes.take(job.jobId)];
+  let attempts = 0;
+  for (const [index, note] of notes.entries()) {
+    try {
+      if (note.outcome === NotedOutcome.NotSent) {
+        attempts = Math.max(attempts, await run.deps.ledger.release(job.messageId, note.recipients, note.attemptId, note.counted ?? false, run.now()));
+      } else {
+        await run.deps.ledger.settle(job.messageId, note.recipients, note.attemptId, notedOutcome(note), run.now());
+      }
+    } catch (error) {
+      // Not recorded yet: keep this one and the rest for the next try.
+      for (const pending of notes.slice(index)) run.notes.add(job.jobId, pending);
+      throw error;
+    }
+  }
+  return attempts;
+}
+
+function notedOutcome(note: AttemptNote): SettledOutcome {
+  if (note.outcome === NotedOutcome.Sent) return { state: LedgerState.Sent, bounceMessageId: note.bounceMessageId ?? '' };
+  const state = note.outcome === NotedOutcome.Rejected ? LedgerState.Rejected : LedgerState.Unknown;
+  return { state, error: note.error ?? 'recorded from a note' };
+}
+
+/** Past the SendBounce window: EXPIRED wherever the job could still have sent. */
+async function expire(job: BounceJob, run: Run): Promise<JobResult> {
+  const results = await run.deps.ledger.expire(job.messageId, jobRecipients(job), job.jobId, run.now());
+  const expired = [...results.values()].filter((result) => result.won).length;
+  if (expired > 0) {
+    run.deps.metrics.count(MetricName.Expired, expired);
+    run.deps.logger.error('past the 24 h SendBounce window: not sent', { messageId: job.messageId, receiptTime: job.receiptTime, expired });
+  }
+  return (await lookAtHeld(job, results, run)) ? 'hand-back' : 'done';
+}
+
+async function deadLetter(body: string, reason: string, run: Run): Promise<JobResult> {
+  const { deps } = run;
+  if (deps.deadLetters === undefined) {
+    deps.logger.error('job dropped (no dead-letter queue configured)', { reason, body: body.slice(0, 10_000) });
+    deps.metrics.count(MetricName.Errors);
+    return 'done';
+  }
+  try {
+    await deps.deadLetters.deadLetter(body, reason);
+    deps.logger.error('job moved to the dead-letter queue', { reason });
+    deps.metrics.count(MetricName.DeadLettered);
+    return 'done';
+  } catch (error) {
+    deps.logger.error('cannot move the job to the dead-letter queue: handing it back', { reason, error: error as Error });
+    deps.metrics.count(MetricName.Errors);
+    return 'hand-back';
+  }
+}
+
+/** The job, or why it cannot be read. */
+function parseJob(record: SQSRecord): BounceJob | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    return 'not JSON';
+  }
+  const parsed = BounceJob.safeParse(body);
+  return parsed.success ? parsed.data : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+}
+
+function withoutNotes(job: BounceJob): BounceJob {
+  const { notes: _notes, ...rest } = job;
+  return rest;
+}
+
+function maxAttempts(deps: DeliverDeps): number {
+  return deps.maxAttempts ?? 5;
+}
+
+function logLedgerTrouble(job: BounceJob, error: unknown, run: Run): void {
+  run.deps.logger.error('ledger unavailable', { messageId: job.messageId, jobId: job.jobId, error: error as Error });
+  run.deps.metrics.count(MetricName.Errors);
 }

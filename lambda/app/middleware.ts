@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
-import { MetricName, type LogPort, type MetricsPort } from './telemetry.js';
+import type { LogPort, MetricsPort } from './ports.js';
+import { MetricName } from './telemetry.js';
 
 /**
  * The receipt function's last word on any error (a broken policy, DynamoDB or SQS down): log

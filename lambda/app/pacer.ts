@@ -27,6 +27,11 @@ export class Pacer {
     this.dueAt = clock() + this.intervalMs + this.catchUpMs;
   }
 
+  /** How long from now until the next call may start. */
+  delay(): number {
+    return Math.max(0, this.dueAt - this.catchUpMs - this.clock());
+  }
+
   /** Resolves when the next call may start. */
   async wait(): Promise<void> {
     const now = this.clock();

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricName, MetricsPort } from './telemetry.js';
+import type { MetricsPort } from './ports.js';
+import type { MetricName } from './telemetry.js';
 
 export const SERVICE = 'ses-bouncer';
 export const METRICS_NAMESPACE = 'SesBouncer';

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { ledgerRecipient, type Ledger } from '../aws/ledger.js';
-import type { BounceQueue } from '../aws/queue.js';
-import { guardSenderRate, planDecision, type Decision, type DecisionPlan, type Disposition } from '../core/decide.js';
-import { buildSendBounce } from '../core/dsn.js';
+import { Disposition, guardSenderRate, planDecision, type Decision, type DecisionPlan } from '../core/decide.js';
 import { parseSesEvent, type SesRecord } from '../core/event.js';
+import { JOB_VERSION, jobRecipients, type BounceJob } from '../core/job.js';
 import type { CompiledPolicy } from '../core/policy-compiler.js';
-import { MetricName, type LogPort, type MetricsPort } from './telemetry.js';
+import { CancelResult, type BounceQueue, type Ledger, type LogPort, type MetricsPort } from './ports.js';
+import { MetricName } from './telemetry.js';
+import {
+  RECEIPT_ANSWER_MARGIN_MS,
+  RECEIPT_CANCEL_RESERVE_MS,
+  RECEIPT_DEFAULT_BUDGET_MS,
+  RECEIPT_ENQUEUE_RESERVE_MS,
+} from './time-budget.js';
 
 export interface ReceiptDeps {
   readonly policy: CompiledPolicy;
@@ -16,7 +21,7 @@ export interface ReceiptDeps {
   /** @default () => new Date() */
   readonly clock?: () => Date;
   /** @default randomUUID */
-  readonly newClaimToken?: () => string;
+  readonly newJobId?: () => string;
   /** Sees every final decision (the local pipeline's report). @default none */
   readonly onDecision?: (decision: Decision) => void;
 }
@@ -25,86 +30,101 @@ export interface ReceiptResult {
   readonly disposition: Disposition;
 }
 
-const CONTINUE: ReceiptResult = { disposition: 'CONTINUE' };
-
 /**
- * SES receipt event → { disposition }: validate, decide, claim, queue. Any failure fails open
- * into delivery (CONTINUE), never into a bounce: an invalid record is skipped, and an error
- * from the ledger or the queue propagates to the handler's fail-open middleware.
+ * SES receipt event → { disposition }: validate, decide, queue, answer (docs/delivery.md
+ * "Receipt"). STOP_RULE_SET only once the queue holds the bounce job; anything that keeps the
+ * job from being queued fails open into delivery (CONTINUE), never into a bounce. Every call
+ * out is bounded so the answer reaches SES in time (`remainingTimeMs`, the Lambda context's).
  */
-export async function receive(event: unknown, deps: ReceiptDeps): Promise<ReceiptResult> {
+export async function receive(event: unknown, deps: ReceiptDeps, remainingTimeMs?: () => number): Promise<ReceiptResult> {
+  const clock = deps.clock ?? (() => new Date());
+  const budget = Math.max(0, (remainingTimeMs?.() ?? RECEIPT_DEFAULT_BUDGET_MS) - RECEIPT_ANSWER_MARGIN_MS);
+  const deadline = Date.now() + budget;
   const dispositions: Disposition[] = [];
   for (const result of parseSesEvent(event)) {
     if (!result.ok) {
       deps.logger.error('invalid SES event: delivering it untouched', { reason: result.error });
       deps.metrics.count(MetricName.Errors);
-      dispositions.push('CONTINUE');
+      dispositions.push(Disposition.Continue);
       continue;
     }
-    const decision = await decideAndQueue(result.record, deps);
+    const decision = await decideAndQueue(result.record, deps, clock(), deadline);
     report(decision, deps);
     dispositions.push(decision.disposition);
   }
   // SES sends one record per invocation; with several, stop only if every record says so.
-  return dispositions.length > 0 && dispositions.every((d) => d === 'STOP_RULE_SET') ? { disposition: 'STOP_RULE_SET' } : CONTINUE;
+  const stop = dispositions.length > 0 && dispositions.every((d) => d === Disposition.StopRuleSet);
+  return { disposition: stop ? Disposition.StopRuleSet : Disposition.Continue };
 }
 
-async function decideAndQueue(record: SesRecord, deps: ReceiptDeps): Promise<Decision> {
-  const now = (deps.clock ?? (() => new Date()))();
+async function decideAndQueue(record: SesRecord, deps: ReceiptDeps, now: Date, deadline: number): Promise<Decision> {
   const plan = planDecision(record, deps.policy, now);
   // Dry-run decides and logs, and never touches the ledger or the queue: rollout costs nothing.
-  if (plan.decision.dryRun || plan.bounced.length === 0) return plan.decision;
-  return queueBounces(plan, deps, now);
+  if (plan.decision.dryRun || plan.decision.sendBounce === null) return plan.decision;
+  const withinBudget = await takeSenderQuota(plan, deps, now, until(deadline - RECEIPT_CANCEL_RESERVE_MS - RECEIPT_ENQUEUE_RESERVE_MS));
+  if (withinBudget === undefined) return failOpen(plan.decision, deps);
+  if (!withinBudget) return guardSenderRate(plan, deps.policy).decision;
+  return queue(plan, deps, now, deadline);
 }
 
-async function queueBounces(plan: DecisionPlan, deps: ReceiptDeps, now: Date): Promise<Decision> {
-  const { message } = plan;
-  const claimToken = (deps.newClaimToken ?? randomUUID)();
-  const { claimed, alreadyClaimed } = await deps.ledger.claim({
-    messageId: message.messageId,
-    recipients: plan.bounced.map((entry) => entry.address),
-    claimToken,
-    receiptTime: message.receiptTime,
-    now,
-  });
-  if (alreadyClaimed.length > 0) {
-    // Another invocation (a retry, or a second receipt rule) already bounces these.
-    deps.metrics.count(MetricName.ClaimConflict, alreadyClaimed.length);
-    deps.logger.info('recipients already claimed by another invocation', { messageId: message.messageId, recipients: alreadyClaimed });
-  }
-  if (claimed.length === 0) return plan.decision;
-
-  // Whatever fails from here on, the claims are released, so that another invocation (a second
-  // receipt rule, a redelivery) can still bounce these recipients.
-  const release = () =>
-    deps.ledger.release(message.messageId, claimed, claimToken).catch((releaseError: unknown) =>
-      deps.logger.error('cannot release claims', { messageId: message.messageId, error: releaseError as Error }),
-    );
+/** The sender-rate guard (last in the guard order): one conditional counter per bounced message. undefined when DynamoDB did not answer. */
+async function takeSenderQuota(plan: DecisionPlan, deps: ReceiptDeps, now: Date, signal: AbortSignal): Promise<boolean | undefined> {
   try {
-    // Counted only for bounces this invocation will send, so a duplicate invocation costs no budget.
-    const withinBudget = await deps.ledger.takeSenderQuota(message.sender, now, deps.policy.guards.maxBouncesPerSenderPerHour);
-    if (!withinBudget) {
-      await release();
-      return guardSenderRate(plan, deps.policy).decision;
-    }
-    const mine = new Set(claimed);
-    const bounced = plan.bounced.filter((entry) => mine.has(ledgerRecipient(entry.address)));
-    const sendBounce = buildSendBounce(message, bounced, deps.policy, now)!;
-    await deps.queue.enqueue({
-      version: 1,
-      messageId: message.messageId,
-      // In the order of BouncedRecipientInfoList, which lists each address once, as the ledger keys it.
-      recipients: [...new Set(bounced.map((entry) => ledgerRecipient(entry.address)))],
-      receiptTime: message.receiptTime.toISOString(),
-      claimToken,
-      sendBounce,
-    });
-    deps.metrics.count(MetricName.Queued, claimed.length);
-    return { ...plan.decision, sendBounce };
+    return await deps.ledger.takeSenderQuota(plan.message.sender, now, deps.policy.guards.maxBouncesPerSenderPerHour, signal);
   } catch (error) {
-    await release();
-    throw error;
+    deps.logger.error('sender quota unavailable: delivering the message instead of bouncing', { messageId: plan.message.messageId, error: error as Error });
+    deps.metrics.count(MetricName.Errors);
+    return undefined;
   }
+}
+
+/**
+ * Queues the job and answers by what is known of it. If SQS does not confirm (an error, a
+ * timeout), the job may still have arrived: tombstones in the ledger make sure that, if it
+ * did, it sends nothing, so the message can be delivered instead; or they find that its
+ * delivery already holds every recipient, and the bounce stands.
+ */
+async function queue({ decision, message }: DecisionPlan, deps: ReceiptDeps, now: Date, deadline: number): Promise<Decision> {
+  const sendBounce = decision.sendBounce!;
+  const job: BounceJob = {
+    version: JOB_VERSION,
+    jobId: (deps.newJobId ?? randomUUID)(),
+    messageId: decision.messageId,
+    receiptTime: message.receiptTime.toISOString(),
+    sendBounce,
+  };
+  const recipients = jobRecipients(job);
+  try {
+    await deps.queue.enqueue(job, until(deadline - RECEIPT_CANCEL_RESERVE_MS));
+    deps.metrics.count(MetricName.Queued, recipients.length);
+    return decision;
+  } catch (error) {
+    deps.logger.error('the bounce queue did not confirm the job: cancelling it', { messageId: job.messageId, jobId: job.jobId, error: error as Error });
+    deps.metrics.count(MetricName.Errors);
+  }
+  let cancelled: CancelResult;
+  try {
+    cancelled = await deps.ledger.cancel(job.messageId, recipients, job.jobId, now, until(deadline));
+  } catch (error) {
+    deps.logger.error('cannot cancel the job either: if the queue has it, the message is bounced and delivered', { messageId: job.messageId, jobId: job.jobId, error: error as Error });
+    deps.metrics.count(MetricName.Errors);
+    cancelled = CancelResult.Mixed;
+  }
+  if (cancelled === CancelResult.Alive) {
+    deps.metrics.count(MetricName.Queued, recipients.length);
+    return decision;
+  }
+  return failOpen(decision, deps);
+}
+
+/** The bounce cannot be made durable: deliver the message (CONTINUE) rather than risk losing it. */
+function failOpen(decision: Decision, deps: ReceiptDeps): Decision {
+  deps.metrics.count(MetricName.NotQueued, decision.sendBounce?.BouncedRecipientInfoList.length ?? 0);
+  return { ...decision, disposition: Disposition.Continue };
+}
+
+function until(deadline: number): AbortSignal {
+  return AbortSignal.timeout(Math.max(0, deadline - Date.now()));
 }
 
 /** One structured line per recipient decision, and the counts the dashboard shows. */

@@ -1,28 +1,31 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MetricsPort } from './ports.js';
 
-/** The pipeline's metrics (CloudWatch EMF in Lambda); the dashboard and alarms read these names. */
+/**
+ * The pipeline's metrics (CloudWatch EMF in Lambda), one source for the handlers and for the
+ * construct's alarms and dashboard, so that renaming one cannot leave an alarm watching nothing.
+ */
 export const MetricName = {
+  /** Receipt: recipients delivered, dropped, guarded, queued for a bounce. */
   Delivered: 'Delivered',
   Dropped: 'Dropped',
   Guarded: 'Guarded',
   Queued: 'Queued',
+  /** Receipt: a bounce that could not be queued; the message was delivered instead (fail open). */
+  NotQueued: 'NotQueued',
+  /** Delivery: a recipient another job already bounces (a duplicate receipt invocation or a second rule). */
   ClaimConflict: 'ClaimConflict',
   Sent: 'Sent',
   Throttled: 'Throttled',
   Rejected: 'Rejected',
   Expired: 'Expired',
   Unknown: 'Unknown',
+  /** Delivery: a job handed back to the queue to be tried again later. */
+  Retried: 'Retried',
+  /** Delivery: a job parked in the dead-letter queue (its own retries exhausted, or unreadable). */
+  DeadLettered: 'DeadLettered',
   Errors: 'Errors',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
-
-/** Counts, optionally split by one dimension (Guarded by Guard). */
-export interface MetricsPort {
-  count(name: MetricName, value?: number, dimension?: { readonly name: string; readonly value: string }): void;
-}
-
-/** The structured log lines the handlers write; Powertools' Logger fits it. */
-export type LogPort = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
 /** Keeps counts in memory: the local pipeline's summary and the tests read them. */
 export class MemoryMetrics implements MetricsPort {

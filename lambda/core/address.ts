@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { canonicalRecipient } from './recipient.js';
 
 /** An address split for matching: lowercased, domain in its ASCII (punycode) form, plus-tag apart. */
 export interface ParsedAddress {
@@ -11,13 +11,13 @@ export interface ParsedAddress {
   readonly domain: string;
 }
 
-/** Splits an envelope or header address; undefined when it has no local part or no domain. */
+/** Splits an envelope or header address, in its canonical form; undefined when it has no local part or no domain. */
 export function parseAddress(raw: string): ParsedAddress | undefined {
-  const address = raw.trim().replace(/^<(.*)>$/, '$1');
+  const address = canonicalRecipient(raw);
   const at = address.lastIndexOf('@');
   if (at <= 0 || at === address.length - 1) return undefined;
-  const local = address.slice(0, at).toLowerCase();
-  const domain = normalizeDomain(address.slice(at + 1));
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
   const plus = local.indexOf('+');
   const tagged = plus > 0;
   return {
@@ -26,14 +26,6 @@ export function parseAddress(raw: string): ParsedAddress | undefined {
     tag: tagged ? local.slice(plus + 1) : undefined,
     domain,
   };
-}
-
-/** Lowercase; an internationalised domain becomes its A-label form so IDN and punycode spellings match. */
-export function normalizeDomain(domain: string): string {
-  const lower = domain.trim().toLowerCase().replace(/\.$/, '');
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(lower)) return lower;
-  return domainToASCII(lower) || lower;
 }
 
 /**

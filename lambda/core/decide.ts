@@ -1,4 +1,5 @@
 import { parseAddress } from './address.js';
+import { canonicalRecipient } from './recipient.js';
 import { buildSendBounce, type BouncedRecipient, type SendBounceInput } from './dsn.js';
 import type { SesRecord } from './event.js';
 import { GuardName, messageGuard } from './guards.js';
@@ -47,8 +48,10 @@ export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Dat
   // Guards are properties of the message: looked at once, and only if something would bounce.
   let guard: GuardName | undefined | null = null;
   const bounced: BouncedRecipient[] = [];
-  // Only the envelope recipients this receipt rule matched: header To/Cc are never decided (SPEC §4).
-  const recipients = record.ses.receipt.recipients.map((address): RecipientDecision => {
+  // Only the envelope recipients this receipt rule matched: header To/Cc are never decided
+  // (docs/policy.md "Guards"). Each in its canonical form, once however many spellings came.
+  const addresses = [...new Set(record.ses.receipt.recipients.map(canonicalRecipient))];
+  const recipients = addresses.map((address): RecipientDecision => {
     const rule = matchRule(address);
     if (rule === undefined) return { address, action: policy.default, rule: null };
     if (rule.then !== 'bounce') return { address, action: rule.then, rule: rule.name };

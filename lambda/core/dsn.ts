@@ -1,4 +1,3 @@
-import { normalizeDomain } from './address.js';
 import { BOUNCE_DEFAULTS } from './bounce-types.js';
 import type { MessageView } from './message.js';
 import type { BounceType } from './policy-schema.js';
@@ -36,6 +35,7 @@ export interface BouncedRecipientInfo {
 
 /** A recipient the policy bounces, with the rule that decided it. */
 export interface BouncedRecipient {
+  /** Canonical (core/recipient.ts). */
   readonly address: string;
   readonly rule: CompiledRule;
 }
@@ -62,7 +62,8 @@ export function buildSendBounce(
   const lastAttempt = now.toISOString();
   const recipients = unique.map(({ address, rule }): BouncedRecipientInfo => {
     const spec = rule.bounce!;
-    const finalRecipient = asciiDomain(cleanToken(address, MAX_ADDRESS).replace(/^<(.*)>$/, '$1'));
+    // Already canonical (core/recipient.ts): no control characters, A-label domain.
+    const finalRecipient = address;
     return {
       Recipient: finalRecipient,
       ...(spec.recipientArn ? { RecipientArn: spec.recipientArn } : {}),
@@ -104,13 +105,6 @@ function explanation(rules: readonly CompiledRule[]): string {
   return cleanText(sentences.join(' '), MAX_EXPLANATION);
 }
 
-/** DSN fields are header fields (RFC 3464 §2.1): an internationalised domain goes in its A-label form. */
-function asciiDomain(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at === -1 || /^[\x20-\x7e]*$/.test(address.slice(at + 1))) return address;
-  return `${address.slice(0, at)}@${normalizeDomain(address.slice(at + 1))}`;
-}
-
 function distinct(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
@@ -118,9 +112,8 @@ function distinct(values: readonly string[]): string[] {
 function uniqueByAddress(bounced: readonly BouncedRecipient[]): BouncedRecipient[] {
   const seen = new Set<string>();
   return bounced.filter(({ address }) => {
-    const key = address.trim().toLowerCase();
-    if (seen.has(key)) return false;
-    seen.add(key);
+    if (seen.has(address)) return false;
+    seen.add(address);
     return true;
   });
 }

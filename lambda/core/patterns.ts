@@ -1,4 +1,5 @@
-import { normalizeDomain, parseAddress, type ParsedAddress } from './address.js';
+import { parseAddress, type ParsedAddress } from './address.js';
+import { canonicalDomain } from './recipient.js';
 
 /**
  * Address patterns (SPEC §3), all case-insensitive:
@@ -30,7 +31,7 @@ export function parseAddressPattern(raw: string): AddressPattern | undefined {
   const local = text.slice(0, at).toLowerCase();
   const domainPart = text.slice(at + 1);
   const subdomains = domainPart.startsWith('*.');
-  const domain = normalizeDomain(subdomains ? domainPart.slice(2) : domainPart);
+  const domain = canonicalDomain(subdomains ? domainPart.slice(2) : domainPart);
   if (!isDomain(domain)) return undefined;
   if (subdomains) return local === '*' ? { kind: 'subdomains', domain } : undefined;
   if (local === '*') return { kind: 'domain', domain };

@@ -1,0 +1,42 @@
+// How long each outside call may take, and what the two functions reserve for them, in one
+// place: the SDK client settings (lambda/aws/timeouts.ts) are built from these, and the
+// use-cases plan with them. docs/delivery.md "Time" explains each figure.
+
+/** One ledger call, SDK retries included (DynamoDB answers in milliseconds; three tries fit). */
+export const LEDGER_CALL_MS = 3_000;
+/** One SQS SendMessage, SDK retries included. */
+export const QUEUE_CALL_MS = 4_000;
+/** SendBounce: 3 s to connect, 10 s for the answer, body included. */
+export const SEND_CONNECT_MS = 3_000;
+export const SEND_ANSWER_MS = 10_000;
+export const SEND_CALL_MS = SEND_CONNECT_MS + SEND_ANSWER_MS;
+
+/** Clocks of two Lambda containers may disagree by this much (NTP keeps them far closer). */
+export const CLOCK_SKEW_MS = 5_000;
+
+/**
+ * How long one delivery attempt may send for, from its claim: no SendBounce of the attempt
+ * starts later than this less one call. Past it (and the skew), another attempt that finds the
+ * recipient still SENDING knows that no request of the first one is in flight any more.
+ */
+export const ATTEMPT_WINDOW_MS = 30_000;
+
+/** After an attempt's last send: record the outcome (a write, a read on conflict), or queue it as a note. */
+export const RECORD_RESERVE_MS = 2 * LEDGER_CALL_MS + QUEUE_CALL_MS + 1_000;
+
+/** What an attempt needs before it claims: the claim (a write, a read), the pacer's wait, one send, recording. */
+export function attemptReserveMs(pacerDelayMs: number): number {
+  return 2 * LEDGER_CALL_MS + pacerDelayMs + SEND_CALL_MS + RECORD_RESERVE_MS;
+}
+
+/** The receipt function's time when the runtime does not say (its deployed timeout). */
+export const RECEIPT_DEFAULT_BUDGET_MS = 10_000;
+/** Kept back to return the answer and flush the metrics. */
+export const RECEIPT_ANSWER_MARGIN_MS = 1_000;
+/** Kept back, while queueing, for the tombstones written when the queue does not confirm. */
+export const RECEIPT_CANCEL_RESERVE_MS = 3_000;
+/** The least worth trying to queue with, kept back while the sender quota is taken. */
+export const RECEIPT_ENQUEUE_RESERVE_MS = 2_000;
+
+/** The delivery function's time when the runtime does not say (its deployed timeout). */
+export const DELIVERY_DEFAULT_BUDGET_MS = 60_000;
