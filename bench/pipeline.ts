@@ -11,8 +11,11 @@ import { deliver } from '../lambda/app/deliver.js';
 import { Pacer } from '../lambda/app/pacer.js';
 import { receive, type ReceiptDeps } from '../lambda/app/receive.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
-import { createLedgerTable, DynamoDbLedger, LedgerState, type BounceRecord, type Ledger } from '../lambda/aws/ledger.js';
-import { SES_CLIENT_CONFIG, SesBounceSender, toSdkInput } from '../lambda/aws/ses.js';
+import { type BounceRecord, CancelResult, type ClaimResult, type Ledger } from '../lambda/app/ports.js';
+import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
+import { SesBounceSender, toSdkInput } from '../lambda/aws/ses.js';
+import { SES_CLIENT_CONFIG } from '../lambda/aws/timeouts.js';
+import { jobRecipients } from '../lambda/core/job.js';
 import { planDecision } from '../lambda/core/decide.js';
 import { parseSesEvent, type SesRecord } from '../lambda/core/event.js';
 import { loadPolicyFile, parsePolicy, type CompiledPolicy } from '../lambda/core/policy.js';
@@ -46,28 +49,27 @@ function exampleEvents(): { name: string; event: { Records: any[] } }[] {
 
 /** A ledger with no I/O, to measure what the receipt function costs beyond its DynamoDB calls. */
 class InMemoryLedger implements Ledger {
-  private readonly items = new Map<string, BounceRecord>();
-  async claim(request: Parameters<Ledger['claim']>[0]) {
-    const claimed: string[] = [];
-    const alreadyClaimed: string[] = [];
-    for (const recipient of new Set(request.recipients.map((r) => r.trim().toLowerCase()))) {
-      const key = `${request.messageId}|${recipient}`;
-      if (this.items.has(key)) alreadyClaimed.push(recipient);
-      else {
-        claimed.push(recipient);
-        this.items.set(key, { messageId: request.messageId, recipient, state: LedgerState.Queued, claimToken: request.claimToken, receiptTime: '', updatedAt: '', expiresAt: 0 });
-      }
-    }
-    return { claimed, alreadyClaimed };
+  async claim(_messageId: string, recipients: readonly string[]) {
+    return new Map<string, ClaimResult>(recipients.map((recipient) => [recipient, { won: true }]));
   }
-  async release() {}
+  async settle() {
+    return [];
+  }
+  async release() {
+    return 0;
+  }
+  async abandon() {
+    return false;
+  }
+  async expire(_messageId: string, recipients: readonly string[]) {
+    return this.claim(_messageId, recipients);
+  }
+  async cancel() {
+    return CancelResult.Cancelled;
+  }
   async get() {
     return new Map<string, BounceRecord>();
   }
-  async transition() {
-    return { updated: [], conflicted: [] };
-  }
-  async noteRetry() {}
   async takeSenderQuota() {
     return true;
   }
@@ -114,7 +116,7 @@ async function requestsPerMessage(policy: CompiledPolicy) {
       await queue.drain((sqs) => deliver(sqs, deliverDeps, () => 60_000));
       const ours = [...proxy.counts.values()].reduce((a, b) => a + b, 0);
       const oursWrites = writes(proxy.counts);
-      const bounced = queue.sent.reduce((sum, job) => sum + job.recipients.length, 0);
+      const bounced = queue.sent.reduce((sum, job) => sum + jobRecipients(job).length, 0);
       // The usual alternative: an idempotency record put and updated around every invocation, on top of the same ledger.
       proxy.reset();
       await idempotencyStyle(client, event, () => receive(structuredClone(event), { ...deps, ledger: new DynamoDbLedger(client, 'bench') }));

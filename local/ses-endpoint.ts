@@ -51,7 +51,10 @@ export interface SesAnswer {
 export const ScriptedFault = {
   Http500: 'http500',
   MessageRejected: 'messageRejected',
+  /** The bounce is accepted, and the connection is closed before any answer. */
   DropConnection: 'dropConnection',
+  /** The bounce is accepted, and the 200 answer stops half way through its body. */
+  CutBody: 'cutBody',
   Throttle: 'throttle',
 } as const;
 export type ScriptedFault = (typeof ScriptedFault)[keyof typeof ScriptedFault];
@@ -86,7 +89,7 @@ export interface SesEndpoint {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Faults answered with an SES error instead of processing the call. */
-const FAULT_ERRORS: Readonly<Record<Exclude<ScriptedFault, 'dropConnection'>, SesError>> = {
+const FAULT_ERRORS: Readonly<Record<Exclude<ScriptedFault, 'dropConnection' | 'cutBody'>, SesError>> = {
   http500: sesError(SesErrorCode.InternalFailure, 'An internal error occurred (scripted fault).'),
   messageRejected: sesError(SesErrorCode.MessageRejected, 'Email address is not verified (scripted fault).'),
   throttle: sesError(SesErrorCode.Throttling, THROTTLING_MESSAGE),
@@ -141,9 +144,9 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
       return refuse(sesError(SesErrorCode.InvalidAction, `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`), 'invalid');
     }
     const fault = faults.shift();
-    if (fault !== undefined && fault !== ScriptedFault.DropConnection) return refuse(FAULT_ERRORS[fault], 'faults', fault);
-    // A dropped connection models SES having sent the bounce while its answer was lost: it
-    // bypasses the rate limiter so that the fault fires deterministically.
+    if (fault !== undefined && fault !== ScriptedFault.DropConnection && fault !== ScriptedFault.CutBody) return refuse(FAULT_ERRORS[fault], 'faults', fault);
+    // A dropped connection or a cut answer models SES having sent the bounce while its answer
+    // was lost: it bypasses the rate limiter so that the fault fires deterministically.
     if (fault === undefined && !limiter.tryAcquire(arrivedAt)) return refuse(sesError(SesErrorCode.Throttling, THROTTLING_MESSAGE), 'throttled');
     const parsed = parseSendBounce(params);
     if (!parsed.ok) return refuse(parsed.error, fault === undefined ? 'invalid' : 'faults', fault);
@@ -183,6 +186,10 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
       : serializeErrorResponse(result.error, requestId);
     // The SDKs read the request id from this header (x-amzn-RequestId), as SES sends it.
     res.writeHead(result.httpStatus, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId, 'Content-Length': Buffer.byteLength(xml) });
+    if (result.fault === ScriptedFault.CutBody) {
+      res.write(xml.slice(0, Math.floor(xml.length / 2)), () => req.socket.destroy());
+      return;
+    }
     res.end(xml);
   };
 

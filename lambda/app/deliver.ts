@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AttemptNote, BounceJob, jobRecipients, NotedOutcome, sendBounceFor } from '../core/job.js';
 import { SEND_CUTOFF_MS } from '../core/window.js';
-import type { Pacer } from './pacer.js';
+import type { SendPacer } from './pacer.js';
 import {
   type Attempt,
   type BounceQueue,
@@ -30,7 +30,7 @@ import {
 export interface DeliverDeps {
   readonly ledger: Ledger;
   readonly sender: BounceSender;
-  readonly pacer: Pacer;
+  readonly pacer: SendPacer;
   readonly logger: LogPort;
   readonly metrics: MetricsPort;
   /** Where a job goes back, carrying the outcomes the ledger could not take. @default none: such a job is handed back and the outcome kept in `notes` */

@@ -8,7 +8,19 @@
  * call opens the connection and reaches SES late by the handshake, so the next one waits a full
  * interval from its answer.
  */
-export class Pacer {
+/** What the delivery function needs of a pacer. */
+export interface SendPacer {
+  /** How long from now until the next call may start. */
+  delay(): number;
+  /** Resolves when the next call may start. */
+  wait(): Promise<void>;
+  /** Tells the pacer the call started by the last `wait()` has been answered. */
+  answered(): void;
+  /** Pushes the next call back after a throttle or a server error (exponential backoff). */
+  backOff(attempt: number): void;
+}
+
+export class Pacer implements SendPacer {
   private readonly intervalMs: number;
   private readonly catchUpMs: number;
   /** When the next call is due if every call had started on time. */

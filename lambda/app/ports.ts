@@ -99,8 +99,11 @@ export interface Ledger {
   cancel(messageId: string, recipients: readonly string[], jobId: string, now: Date, signal?: AbortSignal): Promise<CancelResult>;
   /** Strongly consistent read of these recipients' records; missing ones are absent from the map. */
   get(messageId: string, recipients: readonly string[]): Promise<ReadonlyMap<string, BounceRecord>>;
-  /** Per-sender hourly bounce budget: true = within it (counted), false = over. limit 0 = unlimited, no I/O. */
-  takeSenderQuota(sender: string, now: Date, limit: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Per-sender hourly bounce budget, counted in distinct messages: true = within it (this
+   * message counted, or counted already), false = over. limit 0 = unlimited, no I/O.
+   */
+  takeSenderQuota(sender: string, messageId: string, now: Date, limit: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ import { CancelResult, type BounceQueue, type Ledger, type LogPort, type Metrics
 import { MetricName } from './telemetry.js';
 import {
   RECEIPT_ANSWER_MARGIN_MS,
-  RECEIPT_CANCEL_RESERVE_MS,
   RECEIPT_DEFAULT_BUDGET_MS,
-  RECEIPT_ENQUEUE_RESERVE_MS,
+  RECEIPT_ENQUEUE_SHARE,
+  RECEIPT_QUOTA_SHARE,
 } from './time-budget.js';
 
 export interface ReceiptDeps {
@@ -39,7 +39,8 @@ export interface ReceiptResult {
 export async function receive(event: unknown, deps: ReceiptDeps, remainingTimeMs?: () => number): Promise<ReceiptResult> {
   const clock = deps.clock ?? (() => new Date());
   const budget = Math.max(0, (remainingTimeMs?.() ?? RECEIPT_DEFAULT_BUDGET_MS) - RECEIPT_ANSWER_MARGIN_MS);
-  const deadline = Date.now() + budget;
+  const start = Date.now();
+  const deadlines: Deadlines = { quota: start + budget * RECEIPT_QUOTA_SHARE, enqueue: start + budget * RECEIPT_ENQUEUE_SHARE, cancel: start + budget };
   const dispositions: Disposition[] = [];
   for (const result of parseSesEvent(event)) {
     if (!result.ok) {
@@ -48,7 +49,7 @@ export async function receive(event: unknown, deps: ReceiptDeps, remainingTimeMs
       dispositions.push(Disposition.Continue);
       continue;
     }
-    const decision = await decideAndQueue(result.record, deps, clock(), deadline);
+    const decision = await decideAndQueue(result.record, deps, clock(), deadlines);
     report(decision, deps);
     dispositions.push(decision.disposition);
   }
@@ -57,20 +58,27 @@ export async function receive(event: unknown, deps: ReceiptDeps, remainingTimeMs
   return { disposition: stop ? Disposition.StopRuleSet : Disposition.Continue };
 }
 
-async function decideAndQueue(record: SesRecord, deps: ReceiptDeps, now: Date, deadline: number): Promise<Decision> {
+/** Epoch ms by which each step must be answered. */
+interface Deadlines {
+  readonly quota: number;
+  readonly enqueue: number;
+  readonly cancel: number;
+}
+
+async function decideAndQueue(record: SesRecord, deps: ReceiptDeps, now: Date, deadlines: Deadlines): Promise<Decision> {
   const plan = planDecision(record, deps.policy, now);
   // Dry-run decides and logs, and never touches the ledger or the queue: rollout costs nothing.
   if (plan.decision.dryRun || plan.decision.sendBounce === null) return plan.decision;
-  const withinBudget = await takeSenderQuota(plan, deps, now, until(deadline - RECEIPT_CANCEL_RESERVE_MS - RECEIPT_ENQUEUE_RESERVE_MS));
+  const withinBudget = await takeSenderQuota(plan, deps, now, until(deadlines.quota));
   if (withinBudget === undefined) return failOpen(plan.decision, deps);
   if (!withinBudget) return guardSenderRate(plan, deps.policy).decision;
-  return queue(plan, deps, now, deadline);
+  return queue(plan, deps, now, deadlines);
 }
 
 /** The sender-rate guard (last in the guard order): one conditional counter per bounced message. undefined when DynamoDB did not answer. */
 async function takeSenderQuota(plan: DecisionPlan, deps: ReceiptDeps, now: Date, signal: AbortSignal): Promise<boolean | undefined> {
   try {
-    return await deps.ledger.takeSenderQuota(plan.message.sender, now, deps.policy.guards.maxBouncesPerSenderPerHour, signal);
+    return await deps.ledger.takeSenderQuota(plan.message.sender, plan.message.messageId, now, deps.policy.guards.maxBouncesPerSenderPerHour, signal);
   } catch (error) {
     deps.logger.error('sender quota unavailable: delivering the message instead of bouncing', { messageId: plan.message.messageId, error: error as Error });
     deps.metrics.count(MetricName.Errors);
@@ -84,7 +92,7 @@ async function takeSenderQuota(plan: DecisionPlan, deps: ReceiptDeps, now: Date,
  * did, it sends nothing, so the message can be delivered instead; or they find that its
  * delivery already holds every recipient, and the bounce stands.
  */
-async function queue({ decision, message }: DecisionPlan, deps: ReceiptDeps, now: Date, deadline: number): Promise<Decision> {
+async function queue({ decision, message }: DecisionPlan, deps: ReceiptDeps, now: Date, deadlines: Deadlines): Promise<Decision> {
   const sendBounce = decision.sendBounce!;
   const job: BounceJob = {
     version: JOB_VERSION,
@@ -95,7 +103,7 @@ async function queue({ decision, message }: DecisionPlan, deps: ReceiptDeps, now
   };
   const recipients = jobRecipients(job);
   try {
-    await deps.queue.enqueue(job, until(deadline - RECEIPT_CANCEL_RESERVE_MS));
+    await deps.queue.enqueue(job, until(deadlines.enqueue));
     deps.metrics.count(MetricName.Queued, recipients.length);
     return decision;
   } catch (error) {
@@ -104,7 +112,7 @@ async function queue({ decision, message }: DecisionPlan, deps: ReceiptDeps, now
   }
   let cancelled: CancelResult;
   try {
-    cancelled = await deps.ledger.cancel(job.messageId, recipients, job.jobId, now, until(deadline));
+    cancelled = await deps.ledger.cancel(job.messageId, recipients, job.jobId, now, until(deadlines.cancel));
   } catch (error) {
     deps.logger.error('cannot cancel the job either: if the queue has it, the message is bounced and delivered', { messageId: job.messageId, jobId: job.jobId, error: error as Error });
     deps.metrics.count(MetricName.Errors);
@@ -124,7 +132,7 @@ function failOpen(decision: Decision, deps: ReceiptDeps): Decision {
 }
 
 function until(deadline: number): AbortSignal {
-  return AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  return AbortSignal.timeout(Math.max(0, Math.ceil(deadline - Date.now())));
 }
 
 /** One structured line per recipient decision, and the counts the dashboard shows. */

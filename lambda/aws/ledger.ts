@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type AttributeValue,
   CreateTableCommand,
@@ -34,7 +35,8 @@ import { callSignal, LEDGER_CALL_MS } from './timeouts.js';
  * Item layout (inside the contract keys pk/sk/expiresAt):
  * - bounce:  pk `msg#<SES message id>`, sk `rcpt#<canonical recipient>`, state, job, updatedAt,
  *            expiresAt, and when known attempt, attemptDeadline, attempts, bounceMessageId, error;
- * - counter: pk `sender#<lowercased envelope sender>`, sk `hour#<YYYY-MM-DDTHH>` (UTC), count, expiresAt.
+ * - counter: pk `sender#<lowercased envelope sender>`, sk `hour#<YYYY-MM-DDTHH>` (UTC), messages
+ *            (a string set of short hashes of the bounced messages' ids), expiresAt.
  */
 
 export interface DynamoDbLedgerOptions {
@@ -56,6 +58,8 @@ const SECONDS_PER_HOUR = 3600;
 const SECONDS_PER_DAY = 86_400;
 const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
 const STATES: ReadonlySet<string> = new Set(Object.values(LedgerState));
+/** 48 bits: no two of the at most 3,600 messages a sender can be bounced for in an hour collide in practice. */
+const MESSAGE_HASH_LENGTH = 12;
 const MESSAGE_PREFIX = 'msg#';
 const RECIPIENT_PREFIX = 'rcpt#';
 
@@ -302,23 +306,25 @@ export class DynamoDbLedger implements Ledger {
     return records;
   }
 
-  async takeSenderQuota(sender: string, now: Date, limit: number, signal?: AbortSignal): Promise<boolean> {
+  async takeSenderQuota(sender: string, messageId: string, now: Date, limit: number, signal?: AbortSignal): Promise<boolean> {
     if (!Number.isSafeInteger(limit) || limit < 0) {
       throw new SesBouncerError(`sender quota limit must be a non-negative integer, got ${limit}`);
     }
     if (limit === 0) return true;
     const hourStart = Math.floor(epochSeconds(now) / SECONDS_PER_HOUR) * SECONDS_PER_HOUR;
+    // The counter is the set of the messages bounced this hour (short hashes of their ids): a
+    // second invocation for the same message, or an SDK retry of this write, counts nothing more.
+    const id = createHash('sha256').update(messageId).digest('hex').slice(0, MESSAGE_HASH_LENGTH);
     const outcome = await this.#write(
       'UpdateItem',
       {
         Key: { pk: s(`sender#${sender.trim().toLowerCase()}`), sk: s(`hour#${now.toISOString().slice(0, 13)}`) },
-        // Check and increment in one atomic step: concurrent receipts never overshoot the budget.
-        // A retried write whose first answer was lost counts twice: the safe direction.
-        UpdateExpression: 'ADD #count :one SET expiresAt = :expiresAt',
-        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-        ExpressionAttributeNames: { '#count': 'count' },
+        // Check and add in one atomic step: concurrent receipts never overshoot the budget.
+        UpdateExpression: 'ADD messages :id SET expiresAt = :expiresAt',
+        ConditionExpression: 'attribute_not_exists(messages) OR size(messages) < :limit OR contains(messages, :one)',
         ExpressionAttributeValues: {
-          ':one': n(1),
+          ':id': { SS: [id] },
+          ':one': s(id),
           ':limit': n(limit),
           // A day past the hour's end: long enough to inspect, short enough to stay small.
           ':expiresAt': n(hourStart + SECONDS_PER_HOUR + SECONDS_PER_DAY),

@@ -10,7 +10,7 @@ import { LEDGER_CALL_MS, QUEUE_CALL_MS, SEND_ANSWER_MS, SEND_CALL_MS, SEND_CONNE
 /** DynamoDB and SQS: standard retries (their writes are conditional or deduplicated, so a retry is safe), short waits. */
 export const DATA_PLANE_CLIENT_CONFIG = {
   maxAttempts: 3,
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500, throwOnRequestTimeout: true },
+  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true },
 } as const;
 
 /**
@@ -28,6 +28,6 @@ export { LEDGER_CALL_MS, QUEUE_CALL_MS, SEND_CALL_MS };
 
 /** An abort signal that fires after `timeoutMs`, or earlier with `outer`. */
 export function callSignal(timeoutMs: number, outer?: AbortSignal): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
+  const timeout = AbortSignal.timeout(Math.max(0, Math.ceil(timeoutMs)));
   return outer === undefined ? timeout : AbortSignal.any([outer, timeout]);
 }

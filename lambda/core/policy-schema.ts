@@ -12,6 +12,9 @@ import { Verdict } from './event.js';
 export { BounceType } from './bounce-types.js';
 
 export const DmarcPolicy = ['none', 'quarantine', 'reject'] as const;
+
+/** SendBounce runs at one call a second (SES API Reference, SendBounce): no sender can be bounced more than this in an hour. */
+export const MAX_BOUNCES_PER_HOUR = 3600;
 export type DmarcPolicy = (typeof DmarcPolicy)[number];
 
 const oneOrMany = <T extends z.ZodMiniType>(item: T) => z.union([item, z.array(item).check(z.minLength(1))]);
@@ -151,7 +154,7 @@ export const PolicyDocument = z
         skipSpamOrVirus: z._default(z.boolean(), true),
         skipAutoSubmitted: described(z._default(z.boolean(), true), 'RFC 3834 Auto-Submitted other than no'),
         skipMailingLists: described(z._default(z.boolean(), true), 'List-Id, List-Unsubscribe, List-Post, Precedence: bulk|list|junk'),
-        maxBouncesPerSenderPerHour: described(z._default(z.int().check(z.gte(0)), 10), '0 = unlimited'),
+        maxBouncesPerSenderPerHour: described(z._default(z.int().check(z.gte(0), z.lte(MAX_BOUNCES_PER_HOUR)), 10), '0 = unlimited'),
         onGuard: described(z._default(z.enum(['drop', 'deliver']), 'drop'), 'What a guarded bounce becomes'),
       }),
       GUARD_DEFAULTS,

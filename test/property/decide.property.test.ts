@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { canonicalRecipient } from '../../lambda/core/recipient.js';
 import { decide } from '../../lambda/core/decide.js';
 import { parseSesEvent } from '../../lambda/core/event.js';
 import { parsePolicy, type CompiledPolicy } from '../../lambda/core/policy.js';
@@ -124,13 +125,41 @@ describe('decide, for any input', () => {
     );
   });
 
-  it('decides exactly the envelope recipients of the receipt, in order', () => {
+  it('decides exactly the envelope recipients of the receipt, each canonical form once, in order', () => {
     fc.assert(
       fc.property(hostileRecord, policyArbitrary, (raw, policy) => {
         const [result] = parseSesEvent({ Records: [raw] });
         if (!result!.ok) return;
         const decision = decide(result!.record, policy, SOON_AFTER);
-        expect(decision.recipients.map((r) => r.address)).toEqual(result!.record.ses.receipt.recipients);
+        expect(decision.recipients.map((r) => r.address)).toEqual([...new Set(result!.record.ses.receipt.recipients.map(canonicalRecipient))]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decides two spellings of one address once, and alike', () => {
+    const spelling = fc.tuple(plainAddress, fc.constantFrom('upper', 'brackets', 'dot', 'spaces', 'control')).map(([address, how]) => {
+      const at = address.lastIndexOf('@');
+      switch (how) {
+        case 'upper':
+          return [address, address.toUpperCase()];
+        case 'brackets':
+          return [address, `<${address}>`];
+        case 'dot':
+          return [address, `${address}.`];
+        case 'spaces':
+          return [address, `  ${address}\t`];
+        default:
+          return [address, `${address.slice(0, at)}\u200b\r\n${address.slice(at)}`];
+      }
+    });
+    fc.assert(
+      fc.property(spelling, policyArbitrary, ([one, other], policy) => {
+        const [result] = parseSesEvent({ Records: [rawRecord({ recipients: [one!, other!] })] });
+        const decision = decide((result as { record: any }).record, policy, SOON_AFTER);
+        expect(decision.recipients).toHaveLength(1);
+        expect(decision.recipients[0]!.address).toBe(canonicalRecipient(one!));
+        expect(decision.sendBounce?.BouncedRecipientInfoList.length ?? 0).toBeLessThanOrEqual(1);
       }),
       { numRuns: 300 },
     );

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SESClient } from '@aws-sdk/client-ses';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createLedgerTable, DynamoDbLedger, type Ledger } from '../../lambda/aws/ledger.js';
-import { SES_CLIENT_CONFIG, SesBounceSender } from '../../lambda/aws/ses.js';
-import { deliver, type DeliverDeps } from '../../lambda/app/deliver.js';
+import type { Ledger } from '../../lambda/app/ports.js';
+import { createLedgerTable, DynamoDbLedger } from '../../lambda/aws/ledger.js';
+import { SesBounceSender } from '../../lambda/aws/ses.js';
+import { SES_CLIENT_CONFIG } from '../../lambda/aws/timeouts.js';
+import { deliver, PendingNotes, type DeliverDeps } from '../../lambda/app/deliver.js';
 import { Pacer } from '../../lambda/app/pacer.js';
 import { receive, type ReceiptDeps } from '../../lambda/app/receive.js';
 import { MemoryMetrics } from '../../lambda/app/telemetry.js';
@@ -40,7 +42,9 @@ export async function startPipeline(policy: CompiledPolicy, options: { sesRate?:
   const ses = await startSesEndpoint({ ratePerSecond: options.sesRate ?? 50, ...options.sesOptions });
   const sesClient = new SESClient({ ...SES_CLIENT_CONFIG, endpoint: ses.url, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const ledger = new DynamoDbLedger(client, tableName);
-  const queue = new MemoryFifoQueue();
+  // Handed-back jobs come back after 20 ms instead of minutes; the redrive limit is low so that a
+  // test that loops forever fails instead of hanging.
+  const queue = new MemoryFifoQueue({ visibilityTimeoutMs: 20, maxReceiveCount: 50 });
   const metrics = new MemoryMetrics();
   const sendRate = options.sendRate ?? options.sesRate ?? 50;
   const deliverDeps = (overrides: Partial<DeliverDeps> = {}): DeliverDeps => ({
@@ -49,6 +53,9 @@ export async function startPipeline(policy: CompiledPolicy, options: { sesRate?:
     pacer: new Pacer(sendRate),
     logger: silentLogger,
     metrics,
+    requeue: queue,
+    deadLetters: queue,
+    notes: new PendingNotes(),
     ...overrides,
   });
   return {

@@ -101,7 +101,7 @@ rules:
 
   it('writes an internationalised recipient domain in its A-label form', () => {
     const input = bounceWith('bounceType: DoesNotExist', { recipients: ['Kunde@Bücher.example'] });
-    expect(input.BouncedRecipientInfoList[0]!.RecipientDsnFields.FinalRecipient).toBe('Kunde@xn--bcher-kva.example');
+    expect(input.BouncedRecipientInfoList[0]!.RecipientDsnFields.FinalRecipient).toBe('kunde@xn--bcher-kva.example');
   });
 
   it('strips CR, LF and other control characters that the event carries, and bounds lengths', () => {
@@ -109,7 +109,7 @@ rules:
     const input = bounceWith('bounceType: DoesNotExist', { recipients: [hostile], messageId: `id\r\nX-Injected: 1${'z'.repeat(200)}` });
     const json = JSON.stringify(input);
     expect(json).not.toMatch(/\\[rnt]|\\u00[01]/);
-    expect(input.BouncedRecipientInfoList[0]!.RecipientDsnFields.FinalRecipient).toBe('evilBcc: victim@example.net@example.com');
+    expect(input.BouncedRecipientInfoList[0]!.RecipientDsnFields.FinalRecipient).toBe('evilbcc: victim@example.net@example.com');
     expect(input.OriginalMessageId).toBe(`idX-Injected: 1${'z'.repeat(200)}`);
   });
 });
