@@ -18,17 +18,17 @@ import { SesBouncerConfigError } from './errors.js';
 import { PROJECT_ROOT, sourceFile } from './paths.js';
 import { RuleSetActivation } from './rule-set-activation.js';
 import { loadSynthPolicy, type SynthPolicy } from './synth-policy.js';
+import { queueSettings } from '../lambda/app/time-budget.js';
+import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../lambda/app/telemetry.js';
+import { OLDEST_BOUNCE_ALARM_MS, SES_BOUNCE_WINDOW_MS } from '../lambda/core/window.js';
 
-/** Metric namespace and `service` dimension of the handlers' EMF metrics (lambda/app/powertools.ts). */
-export const METRICS_NAMESPACE = 'SesBouncer';
-export const SERVICE_NAME = 'ses-bouncer';
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 /** SES gives a RequestResponse Lambda action 30 s to answer. */
 const SES_LAMBDA_DEADLINE = Duration.seconds(30);
 /** SES accepts at most 100 recipients per receipt rule. */
 const MAX_RULE_RECIPIENTS = 100;
-/** SES refuses SendBounce 24 h after receipt; alarm when the oldest queued bounce is this old. */
-const OLDEST_MESSAGE_ALARM = Duration.hours(6);
+const OLDEST_MESSAGE_ALARM = Duration.millis(OLDEST_BOUNCE_ALARM_MS);
 const SES_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
 
 export interface SesBouncerProps {
@@ -122,16 +122,13 @@ export interface SesBouncerProps {
   readonly receiptTimeout?: Duration;
 
   /**
-   * Timeout of the delivery function; the queue's visibility timeout is six times this.
+   * Timeout of the delivery function. The queue's visibility timeout is six times this, and
+   * its redrive policy allows more receives than fit in the 24 h SendBounce window, so that
+   * only the delivery function dead-letters a job, once the job's own attempts are spent
+   * (docs/delivery.md "Delivery").
    * @default Duration.seconds(60)
    */
   readonly deliveryTimeout?: Duration;
-
-  /**
-   * Receives of a bounce message before it moves to the dead-letter queue.
-   * @default 5
-   */
-  readonly maxReceiveCount?: number;
 
   /**
    * Retention of the functions' log groups.
@@ -193,12 +190,14 @@ export class SesBouncer extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    const timing = queueSettings(settings.deliveryTimeout.toSeconds(), settings.receiptTimeout.toSeconds());
     this.queue = new sqs.Queue(this, 'Queue', {
       fifo: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(settings.deliveryTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      visibilityTimeout: Duration.seconds(timing.visibilityTimeoutSeconds),
+      deliveryDelay: Duration.seconds(timing.deliveryDelaySeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: timing.maxReceiveCount },
     });
 
     // Functions.
@@ -249,7 +248,12 @@ export class SesBouncer extends Construct {
       timeout: settings.deliveryTimeout,
       role: deliveryRole,
       logGroup: deliveryLogs,
-      environment: { ...baseEnvironment, SEND_RATE_PER_SECOND: String(settings.sendRatePerSecond) },
+      environment: {
+        ...baseEnvironment,
+        SEND_RATE_PER_SECOND: String(settings.sendRatePerSecond),
+        BOUNCE_QUEUE_URL: this.queue.queueUrl,
+        BOUNCE_DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+      },
       bundling: handlerBundling(),
     });
     for (const fn of [this.receiptFunction, this.deliveryFunction]) {
@@ -259,10 +263,15 @@ export class SesBouncer extends Construct {
       });
     }
 
-    // Least privilege: exactly the calls each handler makes (lambda/aws/*).
-    this.table.grant(this.receiptFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem');
+    // Least privilege: exactly the calls each handler makes (lambda/aws/*). Receipt: the sender
+    // quota (UpdateItem), a job's tombstones (PutItem) and their read-back (Query). Delivery:
+    // every state change is an UpdateItem, every read-back a Query; it queues a job again with
+    // its notes, and dead-letters a job whose own attempts are spent.
+    this.table.grant(this.receiptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.queue.grant(this.receiptFunction, 'sqs:SendMessage');
     this.table.grant(this.deliveryFunction, 'dynamodb:Query', 'dynamodb:UpdateItem');
+    this.queue.grant(this.deliveryFunction, 'sqs:SendMessage');
+    this.deadLetterQueue.grant(this.deliveryFunction, 'sqs:SendMessage');
     this.deliveryFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ses:SendBounce'], resources: [this.bounceIdentityArn] }),
     );
@@ -323,7 +332,7 @@ export class SesBouncer extends Construct {
   }
 
   /** One of the handlers' EMF metrics (namespace SesBouncer, dimension service=ses-bouncer). */
-  metric(metricName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  metric(metricName: MetricName, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
@@ -398,12 +407,13 @@ export class SesBouncer extends Construct {
         'OldestBounceAlarm',
         this.queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: cloudwatch.Stats.MAXIMUM }),
         OLDEST_MESSAGE_ALARM.toSeconds(),
-        'The oldest queued bounce waits for more than 6 h; SES refuses SendBounce 24 h after receipt.',
+        `The oldest queued bounce waits for more than ${OLDEST_MESSAGE_ALARM.toHours()} h; SES refuses SendBounce ${SES_BOUNCE_WINDOW_MS / 3_600_000} h after receipt.`,
       ),
-      alarm('UnknownAlarm', this.metric('Unknown'), 0, 'A SendBounce got no answer: the bounce may or may not have gone out, and is never retried (at most once).'),
-      alarm('RejectedAlarm', this.metric('Rejected'), 0, 'SES rejected a SendBounce (MessageRejected or validation): check the bounce identity and the policy.'),
-      alarm('ExpiredAlarm', this.metric('Expired'), 0, 'A queued bounce passed the 24 h SendBounce window before it could be sent.'),
-      alarm('ErrorsAlarm', this.metric('Errors'), 0, 'A handler failed (invalid event, policy, ledger or queue failure); receipt fails open into delivery.'),
+      alarm('UnknownAlarm', this.metric(MetricName.Unknown), 0, 'A SendBounce got no clean answer: the bounce may or may not have gone out, and is never retried (at most once).'),
+      alarm('RejectedAlarm', this.metric(MetricName.Rejected), 0, 'SES rejected a SendBounce (MessageRejected or validation): check the bounce identity and the policy.'),
+      alarm('ExpiredAlarm', this.metric(MetricName.Expired), 0, 'A queued bounce passed the 24 h SendBounce window before it could be sent.'),
+      alarm('NotQueuedAlarm', this.metric(MetricName.NotQueued), 0, 'The receipt function could not queue a bounce (SQS or DynamoDB failing) and delivered the message instead.'),
+      alarm('ErrorsAlarm', this.metric(MetricName.Errors), 0, 'A handler failed (invalid event, policy, ledger or queue failure); receipt fails open into delivery.'),
     ];
     for (const [name, fn] of [['Receipt', this.receiptFunction], ['Delivery', this.deliveryFunction]] as const) {
       alarms.push(
@@ -418,13 +428,13 @@ export class SesBouncer extends Construct {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.days(1),
     });
-    const counts = (names: readonly string[]) => names.map((name) => this.metric(name, { label: name }));
+    const counts = (names: readonly MetricName[]) => names.map((name) => this.metric(name, { label: name }));
     // Guarded is counted once plainly and once per guard (the Guard dimension): search across guards.
-    const guardedSearch = `SEARCH('{${METRICS_NAMESPACE},Guard,service} MetricName="Guarded" service="${SERVICE_NAME}"', 'Sum', 300)`;
+    const guardedSearch = `SEARCH('{${METRICS_NAMESPACE},Guard,service} MetricName="${MetricName.Guarded}" service="${SERVICE_NAME}"', 'Sum', 300)`;
     const guardedByGuard = new cloudwatch.MathExpression({ expression: guardedSearch, label: '', period: Duration.minutes(5) });
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Decisions', left: counts(['Delivered', 'Dropped', 'Queued', 'Guarded']), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Bounces', left: counts(['Sent', 'Throttled', 'Rejected', 'Unknown', 'Expired']), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Decisions', left: counts([MetricName.Delivered, MetricName.Dropped, MetricName.Queued, MetricName.Guarded, MetricName.NotQueued]), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Bounces', left: counts([MetricName.Sent, MetricName.Throttled, MetricName.Rejected, MetricName.Unknown, MetricName.Expired]), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Guarded by guard', left: [guardedByGuard], width: 8 }),
     );
     dashboard.addWidgets(
@@ -432,8 +442,8 @@ export class SesBouncer extends Construct {
         title: 'Oldest queued bounce (s) vs the 24 h SendBounce window',
         left: [this.queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, label: 'oldest queued bounce' })],
         leftAnnotations: [
-          { value: OLDEST_MESSAGE_ALARM.toSeconds(), label: 'alarm (6 h)', color: cloudwatch.Color.ORANGE },
-          { value: Duration.hours(24).toSeconds(), label: 'SES window (24 h)', color: cloudwatch.Color.RED },
+          { value: OLDEST_MESSAGE_ALARM.toSeconds(), label: `alarm (${OLDEST_MESSAGE_ALARM.toHours()} h)`, color: cloudwatch.Color.ORANGE },
+          { value: SES_BOUNCE_WINDOW_MS / 1000, label: 'SES window (24 h)', color: cloudwatch.Color.RED },
         ],
         width: 8,
       }),
@@ -445,7 +455,7 @@ export class SesBouncer extends Construct {
         ],
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Errors and conflicts', left: counts(['Errors', 'ClaimConflict']), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Retries and errors', left: counts([MetricName.Retried, MetricName.DeadLettered, MetricName.ClaimConflict, MetricName.Errors]), width: 8 }),
     );
     dashboard.addWidgets(
       ...[this.receiptFunction, this.deliveryFunction].map(
@@ -470,7 +480,6 @@ interface Settings {
   readonly sendRatePerSecond: number;
   readonly receiptTimeout: Duration;
   readonly deliveryTimeout: Duration;
-  readonly maxReceiveCount: number;
 }
 
 /** Checks the props and names each bad one; all problems in one error. */
@@ -506,10 +515,6 @@ function validateProps(props: SesBouncerProps): Settings {
   if (!deliveryTimeout.isUnresolved() && (deliveryTimeout.toSeconds() < 10 || deliveryTimeout.toSeconds() > 900)) {
     problems.push(`deliveryTimeout: must be between 10 s and 15 min, got ${deliveryTimeout.toHumanString()}`);
   }
-  const maxReceiveCount = props.maxReceiveCount ?? 5;
-  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
-    problems.push(`maxReceiveCount: must be an integer from 1 to 1000, got ${maxReceiveCount}`);
-  }
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(props.alarmEmail)) {
     problems.push(`alarmEmail: not an e-mail address: ${JSON.stringify(props.alarmEmail)}`);
   }
@@ -525,7 +530,6 @@ function validateProps(props: SesBouncerProps): Settings {
     sendRatePerSecond,
     receiptTimeout,
     deliveryTimeout,
-    maxReceiveCount,
   };
 }
 

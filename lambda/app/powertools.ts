@@ -1,17 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricsPort } from './ports.js';
-import type { MetricName } from './telemetry.js';
+import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from './telemetry.js';
 
-export const SERVICE = 'ses-bouncer';
-export const METRICS_NAMESPACE = 'SesBouncer';
 
 export function createLogger(): Logger {
-  return new Logger({ serviceName: SERVICE });
+  return new Logger({ serviceName: SERVICE_NAME });
 }
 
 export function createMetrics(): Metrics {
-  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 }
 
 /** Counts as EMF through Powertools; a dimensioned count goes out as its own single metric. */

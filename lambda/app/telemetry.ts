@@ -1,5 +1,9 @@
 import type { MetricsPort } from './ports.js';
 
+/** Service name (Powertools `service` dimension) and CloudWatch namespace of the handlers' metrics. */
+export const SERVICE_NAME = 'ses-bouncer';
+export const METRICS_NAMESPACE = 'SesBouncer';
+
 /**
  * The pipeline's metrics (CloudWatch EMF in Lambda), one source for the handlers and for the
  * construct's alarms and dashboard, so that renaming one cannot leave an alarm watching nothing.

@@ -1,3 +1,5 @@
+import { SEND_CUTOFF_MS } from '../core/window.js';
+
 // How long each outside call may take, and what the two functions reserve for them, in one
 // place: the SDK client settings (lambda/aws/timeouts.ts) are built from these, and the
 // use-cases plan with them. docs/delivery.md "Time" explains each figure.
@@ -43,3 +45,39 @@ export const RECEIPT_ENQUEUE_SHARE = 0.7;
 
 /** The delivery function's time when the runtime does not say (its deployed timeout). */
 export const DELIVERY_DEFAULT_BUDGET_MS = 60_000;
+
+/** SQS allows at most 1,000 receives in a redrive policy (SQS Developer Guide, dead-letter queues). */
+const SQS_MAX_RECEIVE_COUNT = 1_000;
+/** Lambda's guidance for an SQS event source: a visibility timeout of six times the function timeout (Lambda Developer Guide, "Using Lambda with Amazon SQS"). */
+const VISIBILITY_PER_FUNCTION_TIMEOUT = 6;
+
+export interface QueueSettings {
+  /** How long a received job stays invisible: redelivery after a hand-back or a dead invocation. */
+  readonly visibilityTimeoutSeconds: number;
+  /**
+   * The redrive policy's receives: more than a job can see before its send window closes, so
+   * SQS itself never dead-letters a job for its neighbours' failures or for receives that never
+   * ran; only the delivery function dead-letters, when the job's own attempts are spent.
+   */
+  readonly maxReceiveCount: number;
+  /**
+   * Every job waits this long before its first delivery: longer than the receipt function can
+   * run, so that a receipt invocation whose queue answer was lost has cancelled the job (or
+   * answered for it) before any delivery can take it (docs/delivery.md "Receipt").
+   */
+  readonly deliveryDelaySeconds: number;
+}
+
+/** The bounce queue's timing, from the two functions' timeouts and the SendBounce window. */
+export function queueSettings(deliveryTimeoutSeconds: number, receiptTimeoutSeconds: number): QueueSettings {
+  const windowSeconds = SEND_CUTOFF_MS / 1000;
+  const visibilityTimeoutSeconds = Math.max(
+    VISIBILITY_PER_FUNCTION_TIMEOUT * deliveryTimeoutSeconds,
+    Math.ceil(windowSeconds / (SQS_MAX_RECEIVE_COUNT - 2)),
+  );
+  return {
+    visibilityTimeoutSeconds,
+    maxReceiveCount: Math.min(SQS_MAX_RECEIVE_COUNT, Math.ceil(windowSeconds / visibilityTimeoutSeconds) + 2),
+    deliveryDelaySeconds: Math.ceil(receiptTimeoutSeconds) + 5,
+  };
+}

@@ -2,6 +2,8 @@
 // cdk-nag included), then every property of SPEC §9 asserted by intent.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { queueSettings } from '../../lambda/app/time-budget.js';
+import { SEND_CUTOFF_MS } from '../../lambda/core/window.js';
 import { Match } from 'aws-cdk-lib/assertions';
 import { appFromContext } from '../../lib/app.js';
 import { loadPolicyFile } from '../../lambda/core/policy.js';
@@ -90,20 +92,24 @@ describe('least privilege', () => {
     for (const role of logicalIds(synth.json, 'AWS::IAM::Role')) expect(synth.json.Resources[role]!.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('receipt: its log group, the three ledger writes, SendMessage on the queue; no SES', () => {
+  test('receipt: its log group, the quota and tombstone writes and their read-back, SendMessage on the queue; no SES', () => {
     const statements = statementsOf(bouncer.receiptFunction.role);
     const byAction = Object.fromEntries(statements.flatMap((s) => actions(s).map((a) => [a, resolve(s.Resource)])));
     expect(Object.keys(byAction).sort()).toEqual(
-      ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'].sort(),
+      ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'].sort(),
     );
     expect(byAction['dynamodb:PutItem']).toEqual([{ 'Fn::GetAtt': [id(bouncer.table), 'Arn'] }]);
     expect(byAction['sqs:SendMessage']).toEqual({ 'Fn::GetAtt': [id(bouncer.queue), 'Arn'] });
   });
 
-  test('delivery: SendBounce on the bounce identity only, Query/UpdateItem, queue consumption; never SendMessage', () => {
+  test('delivery: SendBounce on the bounce identity only, Query/UpdateItem, queue consumption, SendMessage to its two queues only', () => {
     const statements = statementsOf(bouncer.deliveryFunction.role);
     const all = statements.flatMap(actions);
-    expect(all).not.toContain('sqs:SendMessage');
+    const sendMessage = statements.filter((s) => actions(s).includes('sqs:SendMessage')).map((s) => resolve(s.Resource));
+    expect(sendMessage).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': [id(bouncer.queue), 'Arn'] }, { 'Fn::GetAtt': [id(bouncer.deadLetterQueue), 'Arn'] }]),
+    );
+    expect(sendMessage).toHaveLength(2);
     expect(all.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem']);
     const send = statements.filter((s) => actions(s).includes('ses:SendBounce'));
     expect(send).toHaveLength(1);
@@ -114,15 +120,33 @@ describe('least privilege', () => {
 });
 
 describe('queue', () => {
-  test('FIFO, SSE, visibility 6 × delivery timeout, DLQ after 5 receives', () => {
+  test('FIFO, SSE, visibility 6 × delivery timeout, more receives than fit in the 24 h window, a delay past the receipt timeout', () => {
+    // 24 h less 5 min at one receive per 360 s visibility timeout: 240 receives, plus 2.
     synth.template.hasResourceProperties('AWS::SQS::Queue', {
       FifoQueue: true,
       SqsManagedSseEnabled: true,
       VisibilityTimeout: 360,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [id(bouncer.deadLetterQueue), 'Arn'] }, maxReceiveCount: 5 },
+      DelaySeconds: 15,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [id(bouncer.deadLetterQueue), 'Arn'] }, maxReceiveCount: 242 },
     });
     synth.template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
-    synth.template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 60, Environment: { Variables: Match.objectLike({ SEND_RATE_PER_SECOND: '1' }) } });
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 60,
+      Environment: {
+        Variables: Match.objectLike({
+          SEND_RATE_PER_SECOND: '1',
+          BOUNCE_QUEUE_URL: { Ref: id(bouncer.queue) },
+          BOUNCE_DEAD_LETTER_QUEUE_URL: { Ref: id(bouncer.deadLetterQueue) },
+        }),
+      },
+    });
+  });
+
+  test('a short delivery timeout still leaves SQS fewer receives to count than its 1,000 maximum', () => {
+    const short = queueSettings(10, 10);
+    expect(short.maxReceiveCount).toBeLessThanOrEqual(1000);
+    expect(short.maxReceiveCount * short.visibilityTimeoutSeconds).toBeGreaterThan(SEND_CUTOFF_MS / 1000);
+    expect(short.deliveryDelaySeconds).toBeGreaterThan(10);
   });
 
   test('both queues deny requests without TLS', () => {

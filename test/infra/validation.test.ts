@@ -82,11 +82,11 @@ describe('props are validated and each problem names its prop', () => {
   test('several problems at once', () => {
     let message = '';
     try {
-      bouncer({ recipients: [], sendRatePerSecond: 0, receiptTimeout: Duration.seconds(30), ruleSetName: 'bad name', maxReceiveCount: 0 });
+      bouncer({ recipients: [], sendRatePerSecond: 0, receiptTimeout: Duration.seconds(30), ruleSetName: 'bad name', deliveryTimeout: Duration.seconds(5) });
     } catch (error) {
       message = (error as Error).message;
     }
-    for (const prop of ['recipients', 'sendRatePerSecond', 'receiptTimeout', 'ruleSetName', 'maxReceiveCount']) expect(message).toMatch(new RegExp(`^\\s+${prop}: `, 'm'));
+    for (const prop of ['recipients', 'sendRatePerSecond', 'receiptTimeout', 'ruleSetName', 'deliveryTimeout']) expect(message).toMatch(new RegExp(`^\\s+${prop}: `, 'm'));
   });
 
   test('bounceIdentityArn that contradicts the policy', () => {
@@ -165,7 +165,7 @@ describe('variants', () => {
   test('no topic: alarms exist without actions', () => {
     const t = bouncer({}).template();
     t.resourceCountIs('AWS::SNS::Topic', 0);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 11);
     t.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
   });
 });
