@@ -111,12 +111,13 @@ export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeM
 
 async function deliverJob(record: SQSRecord, run: Run): Promise<JobResult> {
   const { deps } = run;
-  const job = parseJob(record);
-  if (typeof job === 'string') return deadLetter(record.body, `unreadable job: ${job}`, run);
+  const parsed = parseJob(record);
+  if (typeof parsed === 'string') return deadLetter(record.body, `unreadable job: ${parsed}`, run);
+  const job = withoutNotes(parsed);
   try {
     // Outcomes an earlier attempt could not record come first: they may settle recipients.
-    const attempts = await applyNotes(job, run);
-    if (attempts >= maxAttempts(deps)) return deadLetter(JSON.stringify(withoutNotes(job)), `${attempts} attempts failed`, run);
+    const attempts = await applyNotes(parsed, run);
+    if (attempts >= maxAttempts(deps)) return deadLetter(JSON.stringify(job), `${attempts} attempts failed`, run);
     if (run.now().getTime() - Date.parse(job.receiptTime) > SEND_CUTOFF_MS) return await expire(job, run);
   } catch (error) {
     logLedgerTrouble(job, error, run);
@@ -133,6 +134,10 @@ async function deliverJob(record: SQSRecord, run: Run): Promise<JobResult> {
 /** One attempt: claim what is free, send it, record the outcome (or queue it as a note). */
 async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<JobResult> {
   const { deps } = run;
+  // The claim is written once the pacer's slot has come, so that only milliseconds pass between
+  // recording the attempt and the request leaving: a crash in between is the one way an attempt
+  // that sent nothing ends UNKNOWN.
+  await deps.pacer.wait();
   const now = run.now();
   // No SendBounce of this attempt is still running after its window (see sendWithRetries).
   const window = Math.min(ATTEMPT_WINDOW_MS, run.end - Date.now() - RECORD_RESERVE_MS);
@@ -141,8 +146,7 @@ async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<Job
   const recipients = jobRecipients(job);
   let claims: ReadonlyMap<string, ClaimResult>;
   try {
-    // The claim's round trip runs while the pacer waits for the next slot.
-    [claims] = await Promise.all([deps.ledger.claim(job.messageId, recipients, attempt, now), deps.pacer.wait()]);
+    claims = await deps.ledger.claim(job.messageId, recipients, attempt, now);
   } catch (error) {
     // Some claims may have been written: give back whatever this attempt may hold, uncounted.
     logLedgerTrouble(job, error, run);
@@ -156,7 +160,7 @@ async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<Job
   if (outcome.kind === 'retryable') {
     const ended = await endUnsent(job, attempt, won, !outcome.throttled, run);
     if (ended === 'requeued') return 'done';
-    if (typeof ended === 'number' && ended >= maxAttempts(deps)) return deadLetter(JSON.stringify(withoutNotes(job)), `${ended} attempts failed: ${outcome.error}`, run);
+    if (typeof ended === 'number' && ended >= maxAttempts(deps)) return deadLetter(JSON.stringify(job), `${ended} attempts failed: ${outcome.error}`, run);
     return 'hand-back';
   }
   count(outcome, won.length, job, deps);
@@ -298,7 +302,7 @@ async function endUnsent(job: BounceJob, attempt: Attempt, recipients: readonly 
 async function requeueWith(job: BounceJob, note: AttemptNote, run: Run): Promise<Recorded> {
   if (run.deps.requeue !== undefined) {
     try {
-      await run.deps.requeue.enqueue({ ...job, notes: [...(job.notes ?? []), note] });
+      await run.deps.requeue.enqueue({ ...job, notes: [note] });
       run.deps.logger.warn('outcome queued with the job for the next delivery to record', { messageId: job.messageId, attemptId: note.attemptId, outcome: note.outcome });
       return 'requeued';
     } catch (error) {
