@@ -134,10 +134,6 @@ async function deliverJob(record: SQSRecord, run: Run): Promise<JobResult> {
 /** One attempt: claim what is free, send it, record the outcome (or queue it as a note). */
 async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<JobResult> {
   const { deps } = run;
-  // The claim is written once the pacer's slot has come, so that only milliseconds pass between
-  // recording the attempt and the request leaving: a crash in between is the one way an attempt
-  // that sent nothing ends UNKNOWN.
-  await deps.pacer.wait();
   const now = run.now();
   // No SendBounce of this attempt is still running after its window (see sendWithRetries).
   const window = Math.min(ATTEMPT_WINDOW_MS, run.end - Date.now() - RECORD_RESERVE_MS);
@@ -146,7 +142,8 @@ async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<Job
   const recipients = jobRecipients(job);
   let claims: ReadonlyMap<string, ClaimResult>;
   try {
-    claims = await deps.ledger.claim(job.messageId, recipients, attempt, now);
+    // The claim's round trip runs while the pacer waits for the slot, so the call leaves on time.
+    [claims] = await Promise.all([deps.ledger.claim(job.messageId, recipients, attempt, now), deps.pacer.wait()]);
   } catch (error) {
     // Some claims may have been written: give back whatever this attempt may hold, uncounted.
     logLedgerTrouble(job, error, run);
@@ -225,6 +222,7 @@ async function abandon(job: BounceJob, recipient: string, record: BounceRecord, 
 async function sendWithRetries(input: ReturnType<typeof sendBounceFor>, sendBy: number, deps: DeliverDeps): Promise<SendOutcome> {
   const maxSends = deps.maxSendsPerAttempt ?? 3;
   for (let call = 1; ; call++) {
+    deps.pacer.started();
     const outcome = await deps.sender.send(input);
     deps.pacer.answered();
     if (outcome.kind !== 'retryable') return outcome;

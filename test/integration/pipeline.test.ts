@@ -280,7 +280,7 @@ describe('delivery outcomes', () => {
     // A pacer whose backoff after the throttle is 8 s: with 23 s left the attempt starts (it
     // needs 22), but 8 s of backoff and another 10 s call do not fit its 15 s window.
     let backedOff = false;
-    const pacer = { wait: async () => undefined, answered: () => undefined, backOff: () => void (backedOff = true), delay: () => (backedOff ? 8_000 : 0) };
+    const pacer = { wait: async () => undefined, started: () => undefined, answered: () => undefined, backOff: () => void (backedOff = true), delay: () => (backedOff ? 8_000 : 0) };
     const started = Date.now();
     const response = await deliver({ Records: [sqsRecord(pipeline.queue.sent[0]!)] }, pipeline.deliverDeps({ pacer }), () => 23_000 - (Date.now() - started));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);

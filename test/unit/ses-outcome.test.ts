@@ -69,6 +69,29 @@ describe('the pacer', () => {
     expect(time.sleeps).toEqual([1030, 1030]);
   });
 
+  it('at 1/s keeps a full interval after a call that left late, after its slot (a slow claim)', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(1, time.clock, time.sleep);
+    await pacer.wait();
+    time.advance(50); // the claim took 50 ms after the slot came
+    pacer.started();
+    const leftAt = time.clock();
+    await pacer.wait();
+    pacer.started();
+    expect(time.clock() - leftAt).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('at 50/s a late start does not slow the calls after it (the sliding second absorbs it)', async () => {
+    const time = fakeTime();
+    const pacer = new Pacer(50, time.clock, time.sleep);
+    await pacer.wait();
+    time.advance(3);
+    pacer.started();
+    const before = time.sleeps.length;
+    await pacer.wait();
+    expect(time.sleeps.slice(before)[0]).toBeLessThan(21);
+  });
+
   it('at 50/s lets calls catch up after a late one by less than the margin leaves spare in a second', async () => {
     const time = fakeTime();
     const pacer = new Pacer(50, time.clock, time.sleep);
