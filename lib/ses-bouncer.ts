@@ -18,7 +18,8 @@ import { SesBouncerConfigError } from './errors.js';
 import { PROJECT_ROOT, sourceFile } from './paths.js';
 import { RuleSetActivation } from './rule-set-activation.js';
 import { loadSynthPolicy, type SynthPolicy } from './synth-policy.js';
-import { queueSettings } from '../lambda/app/time-budget.js';
+import { PACING_MARGIN } from '../lambda/app/pacer.js';
+import { attemptReserveMs, queueSettings } from '../lambda/app/time-budget.js';
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../lambda/app/telemetry.js';
 import { OLDEST_BOUNCE_ALARM_MS, SES_BOUNCE_WINDOW_MS } from '../lambda/core/window.js';
 
@@ -512,8 +513,13 @@ function validateProps(props: SesBouncerProps): Settings {
     problems.push(`receiptTimeout: must be below SES's 30 s deadline for RequestResponse, got ${receiptTimeout.toHumanString()}`);
   }
   const deliveryTimeout = props.deliveryTimeout ?? Duration.seconds(60);
-  if (!deliveryTimeout.isUnresolved() && (deliveryTimeout.toSeconds() < 10 || deliveryTimeout.toSeconds() > 900)) {
-    problems.push(`deliveryTimeout: must be between 10 s and 15 min, got ${deliveryTimeout.toHumanString()}`);
+  // One attempt (claim, the pacer's wait, one SendBounce, recording) must fit in an invocation,
+  // or every job would be handed back until it expires (docs/delivery.md "Time").
+  const shortest = Math.max(10, Number.isFinite(sendRatePerSecond) && sendRatePerSecond > 0 ? Math.ceil((attemptReserveMs((1000 / sendRatePerSecond) * (1 + PACING_MARGIN)) + 5_000) / 1000) : 0);
+  if (!deliveryTimeout.isUnresolved() && (deliveryTimeout.toSeconds() < shortest || deliveryTimeout.toSeconds() > 900)) {
+    problems.push(
+      `deliveryTimeout: must be between ${shortest} s (one delivery attempt at ${sendRatePerSecond} SendBounce/s must fit) and 15 min, got ${deliveryTimeout.toHumanString()}`,
+    );
   }
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(props.alarmEmail)) {
     problems.push(`alarmEmail: not an e-mail address: ${JSON.stringify(props.alarmEmail)}`);

@@ -39,7 +39,7 @@ export interface DeliverConfig {
   readonly sendRatePerSecond: number;
   /** The bounce queue, where a job goes back with an outcome the ledger could not take. @default none */
   readonly queueUrl: string | undefined;
-  /** Where jobs that exhausted their own retries, or cannot be read, are parked. @default none: logged and dropped */
+  /** Where jobs that exhausted their own retries, or cannot be read, are parked. @default none: handed back, for the queue's redrive policy */
   readonly deadLetterQueueUrl: string | undefined;
 }
 
@@ -64,7 +64,8 @@ export function loadDeliverConfig(env: NodeJS.ProcessEnv = process.env): Deliver
 
 function check<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
   const parsed = schema.safeParse(
-    { ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined, BOUNCE_DEAD_LETTER_QUEUE_URL: env.BOUNCE_DEAD_LETTER_QUEUE_URL || undefined },
+    // An empty optional setting is an unset one (CloudFormation and shells write empty strings).
+    { ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined, BOUNCE_DEAD_LETTER_QUEUE_URL: env.BOUNCE_DEAD_LETTER_QUEUE_URL || undefined, BOUNCE_QUEUE_URL: env.BOUNCE_QUEUE_URL || undefined },
     { reportInput: true },
   );
   if (parsed.success) return parsed.data;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AttemptNote, BounceJob, jobRecipients, NotedOutcome, sendBounceFor } from '../core/job.js';
 import { SEND_CUTOFF_MS } from '../core/window.js';
@@ -21,8 +22,10 @@ import { MetricName } from './telemetry.js';
 import {
   ATTEMPT_WINDOW_MS,
   attemptReserveMs,
+  CLAIM_LEAD_MS,
   CLOCK_SKEW_MS,
   DELIVERY_DEFAULT_BUDGET_MS,
+  LEDGER_RETRY_PAUSE_MS,
   RECORD_RESERVE_MS,
   SEND_CALL_MS,
 } from './time-budget.js';
@@ -35,7 +38,7 @@ export interface DeliverDeps {
   readonly metrics: MetricsPort;
   /** Where a job goes back, carrying the outcomes the ledger could not take. @default none: such a job is handed back and the outcome kept in `notes` */
   readonly requeue?: BounceQueue;
-  /** Where a job goes when its own retries are spent, or when it cannot be read. @default none: such a job is logged and dropped */
+  /** Where a job goes when its own retries are spent, or when it cannot be read. @default none: such a job is handed back, for the queue's redrive policy */
   readonly deadLetters?: DeadLetterQueue;
   /** Outcomes not yet recorded, for as long as the container lives. @default a new, empty one */
   readonly notes?: PendingNotes;
@@ -79,6 +82,8 @@ interface Run {
   readonly end: number;
   /** Outcome writes running behind the next sends, by the SQS message they belong to. */
   readonly recording: Promise<void>[];
+  /** The attempts this invocation made: their SENDING records have an answer being recorded. */
+  readonly attempts: Set<string>;
   readonly failed: Set<string>;
 }
 
@@ -97,6 +102,7 @@ export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeM
     now: clock,
     end: Date.now() + (remainingTimeMs?.() ?? DELIVERY_DEFAULT_BUDGET_MS),
     recording: [],
+    attempts: new Set(),
     failed: new Set(),
   };
   let handingBack = false;
@@ -131,73 +137,94 @@ async function deliverJob(record: SQSRecord, run: Run): Promise<JobResult> {
   return attempt(job, record, run);
 }
 
-/** One attempt: claim what is free, send it, record the outcome (or queue it as a note). */
+/** One attempt: claim what is free, send it, record the outcome (or carry it as a note). */
 async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<JobResult> {
   const { deps } = run;
+  // Claim only just before the slot: a crash between claim and call is the one way an attempt
+  // that sent nothing ends UNKNOWN, so that gap stays short even after a long backoff.
+  const early = deps.pacer.delay() - CLAIM_LEAD_MS;
+  if (early > 0) await sleep(early);
   const now = run.now();
   // No SendBounce of this attempt is still running after its window (see sendWithRetries).
   const window = Math.min(ATTEMPT_WINDOW_MS, run.end - Date.now() - RECORD_RESERVE_MS);
   const sendBy = Date.now() + window;
   const attempt: Attempt = { id: (deps.newAttemptId ?? randomUUID)(), jobId: job.jobId, deadline: now.getTime() + window };
+  run.attempts.add(attempt.id);
   const recipients = jobRecipients(job);
   let claims: ReadonlyMap<string, ClaimResult>;
   try {
     // The claim's round trip runs while the pacer waits for the slot, so the call leaves on time.
     [claims] = await Promise.all([deps.ledger.claim(job.messageId, recipients, attempt, now), deps.pacer.wait()]);
   } catch (error) {
-    // Some claims may have been written: give back whatever this attempt may hold, uncounted.
+    // Some claims may have been written, or may still be: the job comes back carrying a note
+    // that gives back whatever this attempt holds by then.
     logLedgerTrouble(job, error, run);
-    return (await endUnsent(job, attempt, recipients, false, run)) === 'requeued' ? 'done' : 'hand-back';
+    return carry(job, [notSent(attempt, recipients, false)], run);
   }
   const won = recipients.filter((recipient) => claims.get(recipient)?.won);
-  const busy = await lookAtHeld(job, claims, run);
-  if (won.length === 0) return busy ? 'hand-back' : 'done';
+  const uncertain = recipients.filter((recipient) => claims.get(recipient)?.uncertain === true);
+  // A write that failed may still be applied after we gave up on it: the note releases it later.
+  const notes: AttemptNote[] = uncertain.length > 0 ? [notSent(attempt, uncertain, false)] : [];
+  let busy = [...claims.values()].some((claim) => !claim.won && claim.record === undefined);
 
-  const outcome = await sendWithRetries(sendBounceFor(job, won), sendBy, deps);
-  if (outcome.kind === 'retryable') {
-    const ended = await endUnsent(job, attempt, won, !outcome.throttled, run);
-    if (ended === 'requeued') return 'done';
-    if (typeof ended === 'number' && ended >= maxAttempts(deps)) return deadLetter(JSON.stringify(job), `${ended} attempts failed: ${outcome.error}`, run);
-    return 'hand-back';
+  if (won.length > 0 && Date.now() + SEND_CALL_MS > sendBy) {
+    // The claim took so long that a call would not end inside the attempt's window.
+    busy = true;
+    await release(job, attempt, won, false, run, notes);
+  } else if (won.length > 0) {
+    const outcome = await sendWithRetries(sendBounceFor(job, won), sendBy, deps);
+    if (outcome.kind === 'retryable') {
+      busy = true;
+      const attempts = await release(job, attempt, won, !outcome.throttled, run, notes);
+      if (attempts >= maxAttempts(deps)) {
+        await lookAtHeld(job, claims, run);
+        return deadLetter(JSON.stringify({ ...job, ...(notes.length > 0 && { notes }) }), `${attempts} attempts failed: ${outcome.error}`, run);
+      }
+    } else {
+      count(outcome, won.length, job, deps);
+      // Recorded behind the next sends; if it cannot be recorded, the job comes back with it.
+      run.recording.push(
+        settleOrCarry(job, attempt.id, won, settled(outcome), run).then((result) => {
+          if (result === 'hand-back') run.failed.add(record.messageId);
+        }),
+      );
+    }
   }
-  count(outcome, won.length, job, deps);
-  // Recorded behind the next sends; a failure puts this message back among the failed ones.
-  run.recording.push(
-    settleOrNote(job, attempt.id, won, settled(outcome), run).then((ended) => {
-      if (ended === 'kept') run.failed.add(record.messageId);
-    }),
-  );
+  busy = (await lookAtHeld(job, claims, run)) || busy;
+  if (notes.length > 0) return carry(job, notes, run);
   return busy ? 'hand-back' : 'done';
+}
+
+function notSent(attempt: Attempt, recipients: readonly string[], counted: boolean): AttemptNote {
+  return { attemptId: attempt.id, recipients: [...recipients], outcome: NotedOutcome.NotSent, counted };
 }
 
 /**
  * The recipients this attempt did not win. A SENDING record of an attempt whose window has
  * passed was abandoned mid-send (its invocation died or timed out): it may have been sent, so
- * it becomes UNKNOWN, never sent again. true when some recipient is still held by a live
- * attempt or could not be claimed for now, so the job must come back later.
+ * it becomes UNKNOWN, never sent again. A SENDING record of an attempt of this invocation has
+ * its answer and is being recorded. true when some recipient is still held by a live attempt
+ * elsewhere, so the job must come back later.
  */
 async function lookAtHeld(job: BounceJob, claims: ReadonlyMap<string, ClaimResult>, run: Run): Promise<boolean> {
   const { deps } = run;
-  let busy = false;
-  for (const [recipient, claim] of claims) {
-    if (claim.won) continue;
-    const record: BounceRecord | undefined = claim.record;
-    if (record === undefined) {
-      busy = true;
-    } else if (record.state === LedgerState.Sending) {
-      if (run.now().getTime() <= (record.attemptDeadline ?? 0) + CLOCK_SKEW_MS) {
-        busy = true;
-      } else {
-        busy = (await abandon(job, recipient, record, run)) || busy;
-      }
-    } else if (record.state === LedgerState.Cancelled) {
+  const checks = [...claims].map(async ([recipient, claim]): Promise<boolean> => {
+    if (claim.won || claim.record === undefined) return false;
+    const record: BounceRecord = claim.record;
+    if (record.state === LedgerState.Sending) {
+      if (record.attemptId !== undefined && run.attempts.has(record.attemptId)) return false;
+      if (run.now().getTime() <= (record.attemptDeadline ?? 0) + CLOCK_SKEW_MS) return true;
+      return abandon(job, recipient, record, run);
+    }
+    if (record.state === LedgerState.Cancelled) {
       deps.logger.info('the receipt function cancelled this job and delivered the message', { messageId: job.messageId, recipient, jobId: job.jobId });
     } else if (record.jobId !== job.jobId) {
       deps.metrics.count(MetricName.ClaimConflict);
       deps.logger.info('another job bounces this recipient', { messageId: job.messageId, recipient, state: record.state });
     }
-  }
-  return busy;
+    return false;
+  });
+  return (await Promise.all(checks)).some(Boolean);
 }
 
 /** Marks an abandoned attempt's recipient UNKNOWN. true when that could not be done now (try later). */
@@ -264,52 +291,65 @@ function count(outcome: Exclude<SendOutcome, { kind: 'retryable' }>, recipients:
   }
 }
 
-/** Where an outcome went: the ledger, the queue (a note on the job), or only this container's memory. */
-type Recorded = 'recorded' | 'requeued' | 'kept';
-
-async function settleOrNote(job: BounceJob, attemptId: string, recipients: readonly string[], outcome: SettledOutcome, run: Run): Promise<Recorded> {
+/** Records an attempt's outcome; if the ledger cannot take it, the job comes back carrying it. */
+async function settleOrCarry(job: BounceJob, attemptId: string, recipients: readonly string[], outcome: SettledOutcome, run: Run): Promise<JobResult> {
   try {
-    const conflicted = await run.deps.ledger.settle(job.messageId, recipients, attemptId, outcome, run.now());
+    const conflicted = await twice(() => run.deps.ledger.settle(job.messageId, recipients, attemptId, outcome, run.now()));
     if (conflicted.length > 0) run.deps.logger.warn('ledger records changed under this attempt', { messageId: job.messageId, attemptId, conflicted });
-    return 'recorded';
+    return 'done';
   } catch (error) {
     logLedgerTrouble(job, error, run);
     const note: AttemptNote =
       outcome.state === LedgerState.Sent
         ? { attemptId, recipients: [...recipients], outcome: NotedOutcome.Sent, bounceMessageId: outcome.bounceMessageId }
         : { attemptId, recipients: [...recipients], outcome: outcome.state === LedgerState.Rejected ? NotedOutcome.Rejected : NotedOutcome.Unknown, error: outcome.error };
-    return requeueWith(job, note, run);
-  }
-}
-
-/** An attempt that sent nothing gives its recipients back (READY); the attempt count, when it counts. */
-async function endUnsent(job: BounceJob, attempt: Attempt, recipients: readonly string[], counted: boolean, run: Run): Promise<number | Recorded> {
-  try {
-    return await run.deps.ledger.release(job.messageId, recipients, attempt.id, counted, run.now());
-  } catch (error) {
-    logLedgerTrouble(job, error, run);
-    return requeueWith(job, { attemptId: attempt.id, recipients: [...recipients], outcome: NotedOutcome.NotSent, counted }, run);
+    return carry(job, [note], run);
   }
 }
 
 /**
- * The ledger cannot take an outcome: the job goes back to the queue carrying it, and the next
- * delivery records it first. When the queue fails too, this container keeps it for the job's
- * next delivery here (a new container would find the attempt abandoned: UNKNOWN).
+ * An attempt that sent nothing gives its recipients back (READY), counting the attempt when it
+ * counts. Returns the job's attempts so far; when the ledger cannot take it, the note goes into
+ * `notes` for the job to carry, and 0.
  */
-async function requeueWith(job: BounceJob, note: AttemptNote, run: Run): Promise<Recorded> {
+async function release(job: BounceJob, attempt: Attempt, recipients: readonly string[], counted: boolean, run: Run, notes: AttemptNote[]): Promise<number> {
+  try {
+    return await twice(() => run.deps.ledger.release(job.messageId, recipients, attempt.id, counted, run.now()));
+  } catch (error) {
+    logLedgerTrouble(job, error, run);
+    notes.push(notSent(attempt, recipients, counted));
+    return 0;
+  }
+}
+
+/** A ledger write tried again once after a short pause: a single failed request must not cost a note. */
+async function twice<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch {
+    await sleep(LEDGER_RETRY_PAUSE_MS);
+    return write();
+  }
+}
+
+/**
+ * Outcomes the ledger could not take: the job goes back to the queue carrying them, and the
+ * next delivery records them first ('done': the copy is the job now). When the queue fails too,
+ * this container keeps them for the job's next delivery here, and the job is handed back.
+ */
+async function carry(job: BounceJob, notes: readonly AttemptNote[], run: Run): Promise<JobResult> {
   if (run.deps.requeue !== undefined) {
     try {
-      await run.deps.requeue.enqueue({ ...job, notes: [note] });
-      run.deps.logger.warn('outcome queued with the job for the next delivery to record', { messageId: job.messageId, attemptId: note.attemptId, outcome: note.outcome });
-      return 'requeued';
+      await run.deps.requeue.enqueue({ ...job, notes: [...notes] });
+      run.deps.logger.warn('outcome queued with the job for the next delivery to record', { messageId: job.messageId, notes });
+      return 'done';
     } catch (error) {
       run.deps.logger.error('cannot requeue the job with its outcome either', { messageId: job.messageId, error: error as Error });
       run.deps.metrics.count(MetricName.Errors);
     }
   }
-  run.notes.add(job.jobId, note);
-  return 'kept';
+  for (const note of notes) run.notes.add(job.jobId, note);
+  return 'hand-back';
 }
 
 /**
@@ -350,15 +390,17 @@ async function expire(job: BounceJob, run: Run): Promise<JobResult> {
     run.deps.metrics.count(MetricName.Expired, expired);
     run.deps.logger.error('past the 24 h SendBounce window: not sent', { messageId: job.messageId, receiptTime: job.receiptTime, expired });
   }
-  return (await lookAtHeld(job, results, run)) ? 'hand-back' : 'done';
+  const racing = [...results.values()].some((result) => !result.won && result.record === undefined);
+  return (await lookAtHeld(job, results, run)) || racing ? 'hand-back' : 'done';
 }
 
 async function deadLetter(body: string, reason: string, run: Run): Promise<JobResult> {
   const { deps } = run;
   if (deps.deadLetters === undefined) {
-    deps.logger.error('job dropped (no dead-letter queue configured)', { reason, body: body.slice(0, 10_000) });
+    // Nothing is dropped: the queue's own redrive policy parks it in the end.
+    deps.logger.error('job cannot go on and no dead-letter queue is configured: handing it back', { reason, body: body.slice(0, 10_000) });
     deps.metrics.count(MetricName.Errors);
-    return 'done';
+    return 'hand-back';
   }
   try {
     await deps.deadLetters.deadLetter(body, reason);

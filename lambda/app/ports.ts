@@ -59,10 +59,14 @@ export interface Attempt {
 }
 
 /**
- * Per recipient: won by this attempt; held by `record`, which the caller looks at; or not
- * taken for now with no record in the way (the write failed, DynamoDB is in trouble).
+ * Per recipient: won by this attempt; held by `record`, which the caller looks at; or free yet
+ * not taken for now (`record` undefined): the write failed, and when `uncertain` it may still be
+ * applied later, so the attempt may turn out to hold it.
  */
-export type ClaimResult = { readonly won: true } | { readonly won: false; readonly record: BounceRecord | undefined };
+export type ClaimResult =
+  | { readonly won: true; readonly record?: undefined; readonly uncertain?: undefined }
+  | { readonly won: false; readonly record: BounceRecord; readonly uncertain?: undefined }
+  | { readonly won: false; readonly record: undefined; readonly uncertain: boolean };
 
 /** A final outcome of an attempt. */
 export type SettledOutcome =

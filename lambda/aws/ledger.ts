@@ -46,7 +46,7 @@ export interface DynamoDbLedgerOptions {
    * @default 30
    */
   readonly ttlDays?: number;
-  /** Bound on each call, SDK retries included. @default 3000 */
+  /** Bound on each call, SDK retries included. @default LEDGER_CALL_MS (lambda/app/time-budget.ts) */
   readonly callTimeoutMs?: number;
 }
 
@@ -122,11 +122,18 @@ export class DynamoDbLedger implements Ledger {
       // recipient as possibly held by this attempt (it gives them back, fenced by the attempt id).
       throw firstError ?? readError;
     }
+    const errored = new Set(list.filter((_, index) => settled[index]!.status === 'rejected'));
     for (const recipient of toRead) {
       const record = records.get(recipient);
-      if (record?.state === LedgerState.Sending && record.attemptId === attempt.id) results.set(recipient, { won: true });
-      else if (record === undefined || record.state === LedgerState.Ready) results.set(recipient, { won: false, record: undefined });
-      else results.set(recipient, { won: false, record });
+      if (record?.state === LedgerState.Sending && record.attemptId === attempt.id) {
+        results.set(recipient, { won: true });
+      } else if (record === undefined || record.state === LedgerState.Ready || (record.state === LedgerState.Cancelled && record.jobId !== attempt.jobId)) {
+        // Free for this job, yet not taken: the write failed. It may still land later (a request
+        // DynamoDB applies after the client gave up), so the caller treats it as possibly held.
+        results.set(recipient, { won: false, record: undefined, uncertain: errored.has(recipient) });
+      } else {
+        results.set(recipient, { won: false, record });
+      }
     }
     return results;
   }
@@ -241,7 +248,7 @@ export class DynamoDbLedger implements Ledger {
       const record = records.get(recipient);
       // EXPIRED under this job already: our own write, retried by the SDK.
       const won = result === 'done' || (record?.state === LedgerState.Expired && record.jobId === jobId);
-      results.set(recipient, won ? { won: true } : { won: false, record });
+      results.set(recipient, won ? { won: true } : record === undefined ? { won: false, record: undefined, uncertain: false } : { won: false, record });
     }
     return results;
   }

@@ -8,6 +8,10 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 const CONNECT_TIMEOUT = /did not establish a connection/;
 // SES processed nothing: "Throttling – Maximum sending rate exceeded" (SES API common errors).
 const THROTTLING_NAMES = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled']);
+// SES's own words for "not done, try again" on a 5xx: an answer in SES's format with one of
+// these codes (SES API common errors). A 5xx without them (a gateway's 502/504 page, a body cut
+// off) comes from something that may have passed the request on: a doubt.
+const SES_SERVER_ERRORS = new Set(['InternalFailure', 'ServiceUnavailable']);
 // SES refused this bounce for what it is: sending it again cannot help (REJECTED). Any other
 // answer with a 4xx (access denied, an expired signature, a clock skew) is a fault of the
 // deployment, not of the bounce: SES did not send it, so it is retried and, if it persists,
@@ -43,6 +47,7 @@ export function classifySendError(error: unknown): SendOutcome {
   if (status !== undefined && status >= 200 && status < 300) return { kind: 'sent', bounceMessageId: '' };
   if (THROTTLING_NAMES.has(e.name ?? '') || status === 429) return { kind: 'retryable', error: description, throttled: true };
   if (REJECTED_NAMES.has(e.name ?? '')) return { kind: 'rejected', error: description };
+  if (status !== undefined && status >= 500 && !SES_SERVER_ERRORS.has(e.name ?? '')) return { kind: 'unknown', error: description };
   // Any other answer with a status: SES answered and said it did not do it.
   if (status !== undefined) return { kind: 'retryable', error: description, throttled: false };
   if (NOT_SENT_CODES.has(e.code ?? '') || NOT_SENT_CODES.has(e.name ?? '') || CONNECT_TIMEOUT.test(e.message ?? '')) {

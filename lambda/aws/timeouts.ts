@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { LEDGER_CALL_MS, QUEUE_CALL_MS, SEND_ANSWER_MS, SEND_CALL_MS, SEND_CONNECT_MS } from '../app/time-budget.js';
 
 // Every SDK call has a bounded connect and answer time (docs/delivery.md "Time"), built from
@@ -21,8 +23,17 @@ export const DATA_PLANE_CLIENT_CONFIG = {
  */
 export const SES_CLIENT_CONFIG = {
   maxAttempts: 1,
-  requestHandler: { connectionTimeout: SEND_CONNECT_MS, requestTimeout: SEND_ANSWER_MS, throwOnRequestTimeout: true },
-} as const;
+  requestHandler: {
+    connectionTimeout: SEND_CONNECT_MS,
+    requestTimeout: SEND_ANSWER_MS,
+    throwOnRequestTimeout: true,
+    // A fresh connection per call: a kept-alive socket that the server (or a frozen Lambda
+    // container) has dropped in the meantime fails with a reset that would look like a request
+    // lost after it left (UNKNOWN). A new connection fails before sending, when it fails.
+    httpAgent: new HttpAgent({ keepAlive: false }),
+    httpsAgent: new HttpsAgent({ keepAlive: false }),
+  },
+};
 
 export { LEDGER_CALL_MS, QUEUE_CALL_MS, SEND_CALL_MS };
 

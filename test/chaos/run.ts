@@ -44,18 +44,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const totals = { faults: 0, kills: 0, receipts: 0, stops: 0, sendBounceRequests: 0, duplicates: 0, stranded: 0, unjustifiedUnknown: 0, unknownWithoutRequest: 0, unknown: 0, deadLetteredEarly: 0 };
   const failed: { name: string; problems: string[] }[] = [];
   for (const [index, scenario] of scenarios.entries()) {
-    const world = await startWorld();
+    let world: Awaited<ReturnType<typeof startWorld>> | undefined;
     let outcome: ScenarioOutcome | undefined;
     let problems: string[];
     try {
+      world = await startWorld();
       outcome = await runScenario(scenario, world);
       problems = [...failures(outcome.verdict), ...outcome.unmet];
     } catch (error) {
       problems = [`the scenario itself failed: ${(error as Error).stack ?? String(error)}`];
     } finally {
-      await world.close();
+      await world?.close();
     }
-    if (outcome) {
+    if (outcome && world) {
       const { verdict } = outcome;
       totals.faults += outcome.injected;
       totals.kills += world.deliveries.filter((run) => run.killed).length + world.receipts.filter((r) => !r.outcome.ok).length;

@@ -3,12 +3,13 @@
 // fault-injection suite (test/chaos) drives the deployed handlers through proxies.
 import { createServer, type Server } from 'node:net';
 import type { SQSRecord } from 'aws-lambda';
-import { deliver } from '../../lambda/app/deliver.js';
+import { deliver, PendingNotes } from '../../lambda/app/deliver.js';
 import { type BounceQueue, type Ledger, LedgerState } from '../../lambda/app/ports.js';
 import { DynamoDbLedger } from '../../lambda/aws/ledger.js';
 import { SqsBounceQueue } from '../../lambda/aws/queue.js';
 import { DATA_PLANE_CLIENT_CONFIG } from '../../lambda/aws/timeouts.js';
 import { jobRecipients, type BounceJob } from '../../lambda/core/job.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localDynamoDbClient } from '../../local/dynamodb.js';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { policyWith } from '../support/policies.js';
@@ -277,12 +278,12 @@ describe('delivery outcomes', () => {
   it('hands the job back uncounted when the next call would not fit the attempt (defect: given up inside a backoff)', async () => {
     const id = await queueOne();
     pipeline.ses.failNext('throttle');
-    // A pacer whose backoff after the throttle is 8 s: with 23 s left the attempt starts (it
-    // needs 22), but 8 s of backoff and another 10 s call do not fit its 15 s window.
+    // A pacer whose backoff after the throttle is 8 s: with 25 s left the attempt starts (it
+    // needs 24.2), but 8 s of backoff and another 10 s call do not fit its 14.8 s window.
     let backedOff = false;
     const pacer = { wait: async () => undefined, started: () => undefined, answered: () => undefined, backOff: () => void (backedOff = true), delay: () => (backedOff ? 8_000 : 0) };
     const started = Date.now();
-    const response = await deliver({ Records: [sqsRecord(pipeline.queue.sent[0]!)] }, pipeline.deliverDeps({ pacer }), () => 23_000 - (Date.now() - started));
+    const response = await deliver({ Records: [sqsRecord(pipeline.queue.sent[0]!)] }, pipeline.deliverDeps({ pacer }), () => 25_000 - (Date.now() - started));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
     expect(pipeline.ses.stats.requests).toBe(1);
     expect(await stateOf(id)).toMatchObject({ state: LedgerState.Ready, attempts: 0 });
@@ -367,5 +368,95 @@ describe('delivery outcomes', () => {
     const response = await deliver({ Records: [{ messageId: 'x', body: '{"version":1}', attributes: {} } as unknown as SQSRecord] }, pipeline.deliverDeps(), () => 60_000);
     expect(response.batchItemFailures).toEqual([]);
     expect(pipeline.queue.deadLetters).toEqual([{ body: '{"version":1}', reason: expect.stringContaining('unreadable job') }]);
+  });
+});
+
+/** A DynamoDB client that fails some commands (not sent), or sends them late, after it reported failure. */
+function faultyClient(decide: (command: { constructor: { name: string }; input: Record<string, unknown> }) => 'pass' | 'fail' | 'late'): DynamoDBClient {
+  const real = pipeline.client;
+  return {
+    send: (command: never, options: never) => {
+      const what = decide(command);
+      if (what === 'pass') return real.send(command, options);
+      if (what === 'late') {
+        // The request left; the client gave up (a timeout); DynamoDB applies it a little later.
+        setTimeout(() => void real.send(command).catch(() => undefined), 150);
+        return Promise.reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+      }
+      return Promise.reject(Object.assign(new Error('We encountered an internal error.'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }));
+    },
+  } as unknown as DynamoDBClient;
+}
+const isClaim = (command: { constructor: { name: string }; input: Record<string, unknown> }) =>
+  command.constructor.name === 'UpdateItemCommand' && String(command.input['UpdateExpression']).includes(':sending, job = :job');
+
+describe('faults found by review', () => {
+  it('a claim that fails on another job\'s tombstone does not drop the job: the bounce still goes out', async () => {
+    const event = recentEvent({ recipients: ['ghost@example.com'] });
+    // Invocation 1: SQS does not confirm; the receipt tombstones its job and answers CONTINUE.
+    expect(await receive(event, pipeline.receiptDeps({ queue: { enqueue: () => Promise.reject(new Error('SQS 500')) }, newJobId: () => 'J1' }))).toEqual({ disposition: 'CONTINUE' });
+    // Invocation 2 (a second rule, or SES again): queued, STOP_RULE_SET.
+    expect(await receive(event, pipeline.receiptDeps({ newJobId: () => 'J2' }))).toEqual({ disposition: 'STOP_RULE_SET' });
+    // J2's claim write fails once (not applied); the read-back shows J1's tombstone.
+    let failed = false;
+    const client = faultyClient((command) => (isClaim(command) && !failed && (failed = true) ? 'fail' : 'pass'));
+    await pipeline.drain(pipeline.deliverDeps({ ledger: new DynamoDbLedger(client, pipeline.tableName) }));
+    expect(pipeline.queue.depth).toBe(0);
+    expect(pipeline.ses.accepted).toHaveLength(1);
+    expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Sent, jobId: 'J2' });
+  });
+
+  it('a claim write that lands after its client gave up is released later, not left to become UNKNOWN', async () => {
+    const event = recentEvent({ recipients: ['ghost@example.com'] });
+    await receive(event, pipeline.receiptDeps());
+    let late = false;
+    const client = faultyClient((command) => (isClaim(command) && !late && (late = true) ? 'late' : 'pass'));
+    const batch = pipeline.queue.receive();
+    pipeline.queue.acknowledge(batch, await deliver({ Records: batch }, pipeline.deliverDeps({ ledger: new DynamoDbLedger(client, pipeline.tableName) }), () => 60_000));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the late write lands: SENDING, owned by an attempt that sent nothing
+    expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Sending });
+    expect(pipeline.ses.stats.requests).toBe(0);
+    // The job came back carrying a note that gives the recipient back; the next delivery sends it.
+    expect(pipeline.queue.sent.at(-1)!.notes).toEqual([expect.objectContaining({ outcome: 'not-sent', recipients: ['ghost@example.com'] })]);
+    await pipeline.drain();
+    expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Sent });
+    expect(pipeline.metrics.get('Unknown')).toBe(0);
+  });
+
+  it('a second job for the same message in one batch does not hand the batch back while the first one records its outcome', async () => {
+    const event = recentEvent({ recipients: ['ghost@example.com'] });
+    await receive(event, pipeline.receiptDeps());
+    await receive(event, pipeline.receiptDeps()); // SES invokes twice
+    await receive(recentEvent({ recipients: ['other@example.com'] }), pipeline.receiptDeps());
+    const [j1, j2, j3] = pipeline.queue.sent;
+    // The outcome write takes 100 ms, behind the next sends.
+    const slowSettle = ledgerWith({ settle: async (...args) => (await new Promise((r) => setTimeout(r, 100)), pipeline.ledger.settle(...args)) });
+    const response = await deliver({ Records: [sqsRecord(j1!, 1, 'm1'), sqsRecord(j2!, 1, 'm2'), sqsRecord(j3!, 1, 'm3')] }, pipeline.deliverDeps({ ledger: slowSettle }), () => 60_000);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(pipeline.ses.accepted.map((a) => a.request.BouncedRecipientInfoList.map((i) => i.Recipient))).toEqual([['ghost@example.com'], ['other@example.com']]);
+  });
+
+  it('without a dead-letter queue, a job whose own attempts are spent goes back to the queue (its redrive policy parks it), never dropped', async () => {
+    const event = recentEvent({ recipients: ['ghost@example.com'] });
+    await receive(event, pipeline.receiptDeps());
+    pipeline.ses.failNext(...Array.from({ length: 60 }, () => 'http500' as const));
+    await pipeline.drain(pipeline.deliverDeps({ deadLetters: undefined, requeue: undefined, maxSendsPerAttempt: 1 }));
+    expect(pipeline.queue.deadLetters).toEqual([expect.objectContaining({ reason: expect.stringContaining('redrive policy') })]);
+    expect(JSON.parse(pipeline.queue.deadLetters[0]!.body)).toMatchObject({ messageId: messageIdOf(event) });
+    expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Ready });
+  });
+
+  it('one failed release after a throttle is tried again in the invocation: the next container sends, nothing is UNKNOWN', async () => {
+    const event = recentEvent({ recipients: ['ghost@example.com'] });
+    await receive(event, pipeline.receiptDeps());
+    const job = pipeline.queue.sent[0]!;
+    let failed = false;
+    const flaky = ledgerWith({ release: (...args) => (!failed && (failed = true) ? Promise.reject(new Error('DynamoDB 500')) : pipeline.ledger.release(...args)) });
+    pipeline.ses.failNext('throttle');
+    const minimal = { requeue: undefined, deadLetters: undefined, maxSendsPerAttempt: 1 };
+    expect((await deliver({ Records: [sqsRecord(job)] }, pipeline.deliverDeps({ ...minimal, ledger: flaky }), () => 60_000)).batchItemFailures).toHaveLength(1);
+    // Six minutes later (the visibility timeout) another container takes it.
+    await deliver({ Records: [sqsRecord(job)] }, pipeline.deliverDeps({ ...minimal, notes: new PendingNotes(), clock: () => new Date(Date.now() + 6 * 60_000) }), () => 60_000);
+    expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Sent });
   });
 });

@@ -15,6 +15,16 @@ describe('handler configuration', () => {
     expect(loadDeliverConfig({ BOUNCE_TABLE_NAME: 'bounces', SEND_RATE_PER_SECOND: '0.5' }).sendRatePerSecond).toBe(0.5);
   });
 
+  it('runs the delivery function on the minimal environment, the queues optional, an empty one unset', () => {
+    expect(loadDeliverConfig({ BOUNCE_TABLE_NAME: 'bounces' })).toEqual({ tableName: 'bounces', sendRatePerSecond: 1, queueUrl: undefined, deadLetterQueueUrl: undefined });
+    expect(loadDeliverConfig({ BOUNCE_TABLE_NAME: 'bounces', BOUNCE_QUEUE_URL: '', BOUNCE_DEAD_LETTER_QUEUE_URL: '' })).toMatchObject({ queueUrl: undefined, deadLetterQueueUrl: undefined });
+    expect(loadDeliverConfig({ BOUNCE_TABLE_NAME: 'bounces', BOUNCE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q.fifo', BOUNCE_DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/d.fifo' })).toMatchObject({
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q.fifo',
+      deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/d.fifo',
+    });
+    expect(() => loadReceiptConfig({ BOUNCE_TABLE_NAME: 'bounces', BOUNCE_QUEUE_URL: '' })).toThrow(/BOUNCE_QUEUE_URL: (not set|not a queue URL)/);
+  });
+
   it('names every missing or malformed setting in one error', () => {
     expect(() => loadReceiptConfig({ BOUNCE_QUEUE_URL: 'not a url' })).toThrow(ConfigError);
     expect(() => loadReceiptConfig({ BOUNCE_QUEUE_URL: 'not a url' })).toThrow(/BOUNCE_TABLE_NAME: not set; BOUNCE_QUEUE_URL: not a queue URL/);

@@ -21,8 +21,9 @@ describe('SendBounce outcome classification', () => {
     // The SDK's error for a 200 whose body was cut off (seen with the real SDK in plain Node): SES sent it.
     [{ name: 'Error', code: 'ECONNRESET', message: 'aborted\n  Deserialization error: …', $metadata: { httpStatusCode: 200, attempts: 1 } }, 'sent'],
     [{ name: 'SyntaxError', message: 'Unexpected end of XML', $metadata: { httpStatusCode: 200 } }, 'sent'],
-    // A 5xx whose body is unreadable still says SES did not do it.
-    [{ name: 'Error', message: 'aborted', $metadata: { httpStatusCode: 503 } }, 'retryable'],
+    // A 5xx whose body is unreadable, or a gateway's 502/504, may come from something that passed the request on.
+    [{ name: 'Error', message: 'aborted', $metadata: { httpStatusCode: 503 } }, 'unknown'],
+    [{ name: 'UnknownError', message: 'Bad Gateway', $metadata: { httpStatusCode: 502 } }, 'unknown'],
     [{ name: 'AbortError', message: 'The operation was aborted due to timeout' }, 'unknown'],
   ])('%o is %s', (error, kind) => {
     expect(classifySendError(error).kind).toBe(kind);
