@@ -1,5 +1,6 @@
 import type { MessageView } from './message.js';
 import type { Guards } from './policy-compiler.js';
+import { BOUNCE_DECISION_WINDOW_MS } from './window.js';
 
 /** Why a bounce was withheld (SPEC §4), in the order they are checked. */
 export const GuardName = {
@@ -14,8 +15,6 @@ export const GuardName = {
 } as const;
 export type GuardName = (typeof GuardName)[keyof typeof GuardName];
 
-/** SES refuses SendBounce 24 h after receipt; one hour of margin is left for the queue. */
-export const BOUNCE_WINDOW_MS = 23 * 60 * 60 * 1000;
 
 const REPORTING_LOCAL_PARTS = new Set(['mailer-daemon', 'postmaster']);
 const LIST_HEADERS = ['list-id', 'list-unsubscribe', 'list-post'] as const;
@@ -27,7 +26,7 @@ const BULK_PRECEDENCE = new Set(['bulk', 'list', 'junk']);
  * needs the ledger and is applied by the receipt handler after this.
  */
 export function messageGuard(message: MessageView, guards: Guards, now: Date): GuardName | undefined {
-  if (now.getTime() - message.receiptTime.getTime() > BOUNCE_WINDOW_MS) return GuardName.WindowExpired;
+  if (now.getTime() - message.receiptTime.getTime() > BOUNCE_DECISION_WINDOW_MS) return GuardName.WindowExpired;
   if (isNullSender(message.sender)) return GuardName.NullSender;
   if (isDeliveryReport(message)) return GuardName.Dsn;
   if (guards.skipAutoSubmitted && isAutoSubmitted(message)) return GuardName.AutoSubmitted;
