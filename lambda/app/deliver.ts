@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { AttemptNote, BounceJob, jobRecipients, NotedOutcome, sendBounceFor } from '../core/job.js';
+import { AttemptNote, BounceJob, jobRecipients, NotedOutcome, sendBounceFor, sendGroups } from '../core/job.js';
 import { SEND_CUTOFF_MS } from '../core/window.js';
 import type { SendPacer } from './pacer.js';
 import {
@@ -129,16 +129,23 @@ async function deliverJob(record: SQSRecord, run: Run): Promise<JobResult> {
     logLedgerTrouble(job, error, run);
     return 'hand-back';
   }
-  const remaining = () => run.end - Date.now();
-  if (remaining() < attemptReserveMs(deps.pacer.delay())) {
-    deps.logger.info('no time left for an attempt in this invocation: handing the job back', { messageId: job.messageId, jobId: job.jobId });
-    return 'hand-back';
+  // One attempt per group of recipients that fits one SendBounce call (most jobs are one group).
+  let result: JobResult = 'done';
+  for (const group of sendGroups(job)) {
+    if (run.end - Date.now() < attemptReserveMs(deps.pacer.delay())) {
+      deps.logger.info('no time left for an attempt in this invocation: handing the job back', { messageId: job.messageId, jobId: job.jobId });
+      return 'hand-back';
+    }
+    const outcome = await attempt(job, group, record, run);
+    // A group carried back with notes: the requeued copy now holds the whole job.
+    if (outcome === 'carried') return 'done';
+    if (outcome === 'hand-back') result = 'hand-back';
   }
-  return attempt(job, record, run);
+  return result;
 }
 
-/** One attempt: claim what is free, send it, record the outcome (or carry it as a note). */
-async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<JobResult> {
+/** One attempt on `group`: claim what is free, send it, record the outcome (or carry it as a note). */
+async function attempt(job: BounceJob, group: readonly string[], record: SQSRecord, run: Run): Promise<JobResult | 'carried'> {
   const { deps } = run;
   // Claim only just before the slot: a crash between claim and call is the one way an attempt
   // that sent nothing ends UNKNOWN, so that gap stays short even after a long backoff.
@@ -150,7 +157,7 @@ async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<Job
   const sendBy = Date.now() + window;
   const attempt: Attempt = { id: (deps.newAttemptId ?? randomUUID)(), jobId: job.jobId, deadline: now.getTime() + window };
   run.attempts.add(attempt.id);
-  const recipients = jobRecipients(job);
+  const recipients = group;
   let claims: ReadonlyMap<string, ClaimResult>;
   try {
     // The claim's round trip runs while the pacer waits for the slot, so the call leaves on time.
@@ -159,7 +166,7 @@ async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<Job
     // Some claims may have been written, or may still be: the job comes back carrying a note
     // that gives back whatever this attempt holds by then.
     logLedgerTrouble(job, error, run);
-    return carry(job, [notSent(attempt, recipients, false)], run);
+    return carried(await carry(job, [notSent(attempt, recipients, false)], run));
   }
   const won = recipients.filter((recipient) => claims.get(recipient)?.won);
   const uncertain = recipients.filter((recipient) => claims.get(recipient)?.uncertain === true);
@@ -178,7 +185,8 @@ async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<Job
       const attempts = await release(job, attempt, won, !outcome.throttled, run, notes);
       if (attempts >= maxAttempts(deps)) {
         await lookAtHeld(job, claims, run);
-        return deadLetter(JSON.stringify({ ...job, ...(notes.length > 0 && { notes }) }), `${attempts} attempts failed: ${outcome.error}`, run);
+        // Parked whole: its other groups go with it ('carried' ends the job here).
+        return carried(await deadLetter(JSON.stringify({ ...job, ...(notes.length > 0 && { notes }) }), `${attempts} attempts failed: ${outcome.error}`, run));
       }
     } else {
       count(outcome, won.length, job, deps);
@@ -191,8 +199,13 @@ async function attempt(job: BounceJob, record: SQSRecord, run: Run): Promise<Job
     }
   }
   busy = (await lookAtHeld(job, claims, run)) || busy;
-  if (notes.length > 0) return carry(job, notes, run);
+  if (notes.length > 0) return carried(await carry(job, notes, run));
   return busy ? 'hand-back' : 'done';
+}
+
+/** 'done' from carry (or a dead letter) means another message now stands for the job: this one ends here. */
+function carried(result: JobResult): JobResult | 'carried' {
+  return result === 'done' ? 'carried' : result;
 }
 
 function notSent(attempt: Attempt, recipients: readonly string[], counted: boolean): AttemptNote {

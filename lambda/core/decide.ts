@@ -2,7 +2,7 @@ import { parseAddress } from './address.js';
 import { canonicalRecipient } from './recipient.js';
 import { buildSendBounce, type BouncedRecipient, type SendBounceInput } from './dsn.js';
 import type { SesRecord } from './event.js';
-import { GuardName, messageGuard } from './guards.js';
+import { alwaysOnGuard, configuredGuard, GuardName, recipientGuard } from './guards.js';
 import { viewMessage, type MessageView } from './message.js';
 import type { Action, BounceType } from './policy-schema.js';
 import type { CompiledPolicy, CompiledRule } from './policy-compiler.js';
@@ -45,8 +45,18 @@ export function decide(record: SesRecord, policy: CompiledPolicy, now: Date): De
 export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Date): DecisionPlan {
   const message = viewMessage(record);
   const matchRule = ruleMatcher(policy, message);
-  // Guards are properties of the message: looked at once, and only if something would bounce.
-  let guard: GuardName | undefined | null = null;
+  // The message's guards are looked at once, and only if something would bounce; in the guard
+  // order, the always-on ones come before the recipient's own, the configured ones after.
+  let always: GuardName | undefined | null = null;
+  let configured: GuardName | undefined | null = null;
+  const guardFor = (address: string): GuardName | undefined => {
+    if (always === null) always = alwaysOnGuard(message, now);
+    if (always !== undefined) return always;
+    const own = recipientGuard(address);
+    if (own !== undefined) return own;
+    if (configured === null) configured = configuredGuard(message, policy.guards);
+    return configured;
+  };
   const bounced: BouncedRecipient[] = [];
   // Only the envelope recipients this receipt rule matched: header To/Cc are never decided
   // (docs/policy.md "Guards"). Each in its canonical form, once however many spellings came.
@@ -55,7 +65,7 @@ export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Dat
     const rule = matchRule(address);
     if (rule === undefined) return { address, action: policy.default, rule: null };
     if (rule.then !== 'bounce') return { address, action: rule.then, rule: rule.name };
-    if (guard === null) guard = messageGuard(message, policy.guards, now);
+    const guard = guardFor(address);
     if (guard !== undefined) return { address, action: policy.guards.onGuard, rule: rule.name, guard };
     bounced.push({ address, rule });
     return { address, action: 'bounce', rule: rule.name, bounceType: rule.bounce!.bounceType, status: rule.bounce!.status };

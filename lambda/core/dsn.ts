@@ -40,6 +40,14 @@ export interface BouncedRecipient {
   readonly rule: CompiledRule;
 }
 
+/**
+ * Recipients in one SendBounce call. SES's API reference sets no maximum for
+ * BouncedRecipientInfoList; its sending APIs take at most 50 recipients a message (SES
+ * Developer Guide, quotas), and a bounce is a message SES sends: a longer list is split into
+ * calls of 50, each recipient still bounced once.
+ */
+export const MAX_BOUNCED_RECIPIENTS_PER_CALL = 50;
+
 // Bounds: RFC 5321 §4.5.3.1 (256-octet path, 320 with slack), SES message ids well under 256,
 // and DSN text short enough for one RFC 5322 line (998 octets) with its field name.
 export const MAX_ADDRESS = 320;

@@ -8,7 +8,21 @@ export type Verdict = (typeof Verdict)[number];
 // The SES receipt-rule Lambda event as AWS documents it ("Lambda action" in the SES developer
 // guide). Unknown fields pass through (SES may add some); everything decided on is checked.
 
-const IsoTimestamp = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' }));
+// A timestamp goes into SendBounce's MessageDsn.ArrivalDate, which the Query protocol sends as
+// an xsd:dateTime (ISO 8601, years 0001 to 9999): outside that, SES would refuse the bounce.
+const IsoTimestamp = z.string().check(
+  z.refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' }),
+  z.refine(
+    (value) => {
+      const year = new Date(value).getUTCFullYear();
+      return Number.isNaN(year) || (year >= 1 && year <= 9999);
+    },
+    { message: 'not a timestamp SES accepts (years 0001 to 9999)' },
+  ),
+);
+/** Envelope recipients one receipt record may carry (see SesReceipt.recipients). */
+export const MAX_RECIPIENTS = 1000;
+
 const VerdictField = z.object({ status: z.enum(Verdict) });
 
 export const SesHeader = z.object({ name: z.string(), value: z.string() });
@@ -17,6 +31,8 @@ export type SesHeader = z.infer<typeof SesHeader>;
 export const SesMail = z.object({
   timestamp: IsoTimestamp,
   source: z.string(),
+  // SES's own ids are 40 characters; its API reference gives no maximum. 256 bounds a hostile
+  // value well above any id SES could have issued (it is also the ledger's partition key).
   messageId: z.string().check(z.minLength(1), z.maxLength(256)),
   destination: z.optional(z.array(z.string())),
   headersTruncated: z.optional(z.boolean()),
@@ -42,7 +58,9 @@ export const SesReceipt = z.object({
   timestamp: IsoTimestamp,
   processingTimeMillis: z.optional(z.number()),
   // Envelope addresses: RFC 5321 §4.5.3.1.3 caps a path at 256 octets; 320 leaves room for odd encodings.
-  recipients: z.array(z.string().check(z.minLength(1), z.maxLength(320))).check(z.minLength(1)),
+  // At most 1,000: far above any message SES hands one rule, and small enough that the bounce
+  // job of the whole list stays well inside SQS's 1 MiB message limit.
+  recipients: z.array(z.string().check(z.minLength(1), z.maxLength(320))).check(z.minLength(1), z.maxLength(MAX_RECIPIENTS)),
   spamVerdict: z.optional(VerdictField),
   virusVerdict: z.optional(VerdictField),
   spfVerdict: z.optional(VerdictField),

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { SendBounceInput } from './dsn.js';
+import { MAX_BOUNCED_RECIPIENTS_PER_CALL, type SendBounceInput } from './dsn.js';
 
 /**
  * What the receipt function queues for the delivery function: one SendBounce, ready to send,
@@ -78,6 +78,14 @@ export type BounceJob = z.infer<typeof BounceJob>;
 /** The ledger keys of a job: its recipients, in the order of BouncedRecipientInfoList. */
 export function jobRecipients(job: Pick<BounceJob, 'sendBounce'>): string[] {
   return job.sendBounce.BouncedRecipientInfoList.map((info) => info.Recipient);
+}
+
+/** The job's recipients in groups that each fit one SendBounce call, in order. */
+export function sendGroups(job: Pick<BounceJob, 'sendBounce'>): string[][] {
+  const recipients = jobRecipients(job);
+  const groups: string[][] = [];
+  for (let start = 0; start < recipients.length; start += MAX_BOUNCED_RECIPIENTS_PER_CALL) groups.push(recipients.slice(start, start + MAX_BOUNCED_RECIPIENTS_PER_CALL));
+  return groups;
 }
 
 /** The job's SendBounce narrowed to `recipients` (a subset of its own). */

@@ -16,6 +16,8 @@ export interface MessageView {
   readonly dmarcPolicy: string | undefined;
   readonly receiptTime: Date;
   readonly arrivalTime: Date;
+  /** SES truncated the headers, or sent none: guards that read headers cannot see them all. */
+  readonly headersIncomplete: boolean;
 }
 
 export function viewMessage(record: SesRecord): MessageView {
@@ -31,6 +33,7 @@ class SesMessageView implements MessageView {
   readonly dmarcPolicy: string | undefined;
   readonly receiptTime: Date;
   readonly arrivalTime: Date;
+  readonly headersIncomplete: boolean;
   private headerCache: ReadonlyMap<string, readonly string[]> | undefined;
   private fromCache: readonly ParsedAddress[] | undefined;
   private subjectCache: readonly string[] | undefined;
@@ -50,6 +53,7 @@ class SesMessageView implements MessageView {
     this.dmarcPolicy = receipt.dmarcPolicy?.trim().toLowerCase();
     this.receiptTime = new Date(receipt.timestamp);
     this.arrivalTime = new Date(mail.timestamp);
+    this.headersIncomplete = mail.headersTruncated === true || (mail.headers ?? []).length === 0;
   }
 
   get headers(): ReadonlyMap<string, readonly string[]> {

@@ -133,6 +133,7 @@ const GUARD_DEFAULTS = {
   skipSpamOrVirus: true,
   skipAutoSubmitted: true,
   skipMailingLists: true,
+  skipTruncatedHeaders: true,
   maxBouncesPerSenderPerHour: 10,
   onGuard: 'drop',
 } as const;
@@ -154,6 +155,7 @@ export const PolicyDocument = z
         skipSpamOrVirus: z._default(z.boolean(), true),
         skipAutoSubmitted: described(z._default(z.boolean(), true), 'RFC 3834 Auto-Submitted other than no'),
         skipMailingLists: described(z._default(z.boolean(), true), 'List-Id, List-Unsubscribe, List-Post, Precedence: bulk|list|junk'),
+        skipTruncatedHeaders: described(z._default(z.boolean(), true), 'SES truncated the headers (or sent none): the header guards cannot see them all'),
         maxBouncesPerSenderPerHour: described(z._default(z.int().check(z.gte(0), z.lte(MAX_BOUNCES_PER_HOUR)), 10), '0 = unlimited'),
         onGuard: described(z._default(z.enum(['drop', 'deliver']), 'drop'), 'What a guarded bounce becomes'),
       }),

@@ -4,9 +4,9 @@ import { domainToASCII } from 'node:url';
 // de-duplicating, the ledger and every SendBounce field, so that two spellings of one address
 // are decided once, listed once and bounced at most once.
 
-// C0 controls, DEL, C1 controls, the Unicode line/paragraph separators, and the invisible
-// format characters that would make two spellings look alike (zero-width space/joiners, BOM).
-const CONTROL_RUNS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200d\u2060\ufeff]+/g;
+// C0 controls, DEL, C1 controls and the Unicode line/paragraph separators. Invisible format
+// characters (a zero-width space) are not controls: they stay, and make the address invalid.
+const CONTROL_RUNS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /**
  * Control characters removed, trimmed, one pair of angle brackets removed, the local part

@@ -76,6 +76,28 @@ describe('receipt → queue → delivery', () => {
     expect(await stateOf(messageIdOf(event), 'ghost@xn--bcher-kva.example')).toMatchObject({ state: LedgerState.Sent });
   });
 
+  it('splits a message with 120 bounced recipients into SendBounce calls of at most 50, each recipient once, and records each SENT', async () => {
+    const recipients = Array.from({ length: 120 }, (_, i) => `r${i}@example.com`);
+    const event = recentEvent({ recipients });
+    expect(await receive(event, pipeline.receiptDeps())).toEqual({ disposition: 'STOP_RULE_SET' });
+    expect(pipeline.queue.sent).toHaveLength(1);
+    await pipeline.drain();
+    expect(pipeline.ses.accepted.map((a) => a.request.BouncedRecipientInfoList.length)).toEqual([50, 50, 20]);
+    expect(pipeline.ses.accepted.flatMap((a) => a.request.BouncedRecipientInfoList.map((i) => i.Recipient))).toEqual(recipients);
+    const states = await pipeline.ledger.get(messageIdOf(event), recipients);
+    expect([...states.values()].every((record) => record.state === LedgerState.Sent)).toBe(true);
+    expect(states.size).toBe(120);
+  });
+
+  it('bounces the valid recipients of a message whose other recipients SES could not take', async () => {
+    const event = recentEvent({ recipients: ['"john doe"@example.com', 'ghost@example.com', 'jöhn@example.com'] });
+    expect(await receive(event, pipeline.receiptDeps())).toEqual({ disposition: 'STOP_RULE_SET' });
+    await pipeline.drain();
+    expect(pipeline.ses.accepted.map((a) => a.request.BouncedRecipientInfoList.map((i) => i.Recipient))).toEqual([['ghost@example.com']]);
+    expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Sent });
+    expect(pipeline.metrics.get('Guarded.invalid-recipient')).toBe(2);
+  });
+
   it('sends one SendBounce for 20 concurrent duplicate invocations, each answering the same disposition', async () => {
     const event = recentEvent({ recipients: ['ghost@example.com', 'phantom@example.com'] });
     const results = await Promise.all(Array.from({ length: 20 }, () => receive(event, pipeline.receiptDeps())));

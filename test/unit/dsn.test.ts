@@ -105,11 +105,12 @@ rules:
   });
 
   it('strips CR, LF and other control characters that the event carries, and bounds lengths', () => {
+    // The injected recipient is not an address SES takes (invalid-recipient guard); the one beside it is cleaned.
     const hostile = `evil\r\nBcc: victim@example.net\u0000@example.com`;
-    const input = bounceWith('bounceType: DoesNotExist', { recipients: [hostile], messageId: `id\r\nX-Injected: 1${'z'.repeat(200)}` });
+    const input = bounceWith('bounceType: DoesNotExist', { recipients: [hostile, '<Ghost@Example.com>\r\n'], messageId: `id\r\nX-Injected: 1${'z'.repeat(200)}` });
     const json = JSON.stringify(input);
     expect(json).not.toMatch(/\\[rnt]|\\u00[01]/);
-    expect(input.BouncedRecipientInfoList[0]!.RecipientDsnFields.FinalRecipient).toBe('evilbcc: victim@example.net@example.com');
+    expect(input.BouncedRecipientInfoList.map((info) => info.RecipientDsnFields.FinalRecipient)).toEqual(['ghost@example.com']);
     expect(input.OriginalMessageId).toBe(`idX-Injected: 1${'z'.repeat(200)}`);
   });
 });
