@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import type { ParsedAddress } from './address.js';
 import { BOUNCE_DEFAULTS, smtpClass, statusClass } from './bounce-types.js';
+import { FileLimitError, readTextFileBounded } from './bounded-file.js';
 import { PolicyError, type PolicyIssue } from './errors.js';
 import { formatPath, issueMessage } from './issues.js';
 import type { MessageView } from './message.js';
@@ -14,7 +14,9 @@ import {
   type ConditionInput,
   type RuleInput,
 } from './policy-schema.js';
+import { maxPolicyValues, PolicySyntaxError, scanStructure, STACK_OVERFLOW_MESSAGE } from './policy-structure.js';
 import { compileRegex } from './regex.js';
+import { parseStrictJson } from './strict-json.js';
 import { hasControlCharacters } from './text.js';
 
 export interface ExtensionField {
@@ -76,23 +78,35 @@ export interface CompiledPolicy {
  */
 export function loadPolicyFileWith(file: string, parseYaml?: (text: string) => unknown): CompiledPolicy {
   const text = readPolicyText(file);
-  const baseDir = dirname(resolve(file));
   return parsePolicyWith(text, {
     fileName: file,
     format: extname(file).toLowerCase() === '.json' ? 'json' : 'yaml',
-    readListFile: (name) => readFileSync(resolve(baseDir, name), 'utf8'),
+    readListFile: listFileReader(file),
     ...(parseYaml ? { parseYaml } : {}),
   });
 }
 
+/**
+ * The policy file's text. It may be a pipe (`check <(generate-policy)`), but no more than
+ * MAX_FILE_BYTES of it is read: `check /dev/zero` ends at once.
+ */
 function readPolicyText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readTextFileBounded(file, { regularOnly: false });
   } catch (error) {
-    throw new PolicyError(file, [{ path: '', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }], {
-      cause: error,
-    });
+    throw new PolicyError(file, [{ path: '', message: `cannot read ${file}: ${readFailure(error)}` }], { cause: error });
   }
+}
+
+/** List files are named relative to the policy, and must be regular files of at most MAX_FILE_BYTES (SPEC §3). */
+function listFileReader(policyFile: string): (name: string) => string {
+  const baseDir = dirname(resolve(policyFile));
+  return (name) => readTextFileBounded(resolve(baseDir, name), { regularOnly: true });
+}
+
+function readFailure(error: unknown): string {
+  if (error instanceof FileLimitError) return error.message;
+  return (error as NodeJS.ErrnoException).code ?? String(error);
 }
 
 export interface ParsePolicyOptions {
@@ -107,7 +121,7 @@ export interface ParsePolicyOptions {
 }
 
 export function parsePolicyWith(text: string, options: ParsePolicyOptions): CompiledPolicy {
-  return compileRawPolicy(parseText(text, options), options);
+  return guardStack(options.fileName, () => compileRawPolicy(parseText(text, options), options));
 }
 
 /**
@@ -116,21 +130,43 @@ export function parsePolicyWith(text: string, options: ParsePolicyOptions): Comp
  */
 export async function loadPolicyFileLazily(file: string): Promise<CompiledPolicy> {
   const text = readPolicyText(file);
-  const baseDir = dirname(resolve(file));
   const json = extname(file).toLowerCase() === '.json';
   const options: ParsePolicyOptions = {
     fileName: file,
     format: json ? 'json' : 'yaml',
-    readListFile: (name) => readFileSync(resolve(baseDir, name), 'utf8'),
+    readListFile: listFileReader(file),
     ...(json ? {} : { parseYaml: (await import('./policy.js')).parseYaml }),
   };
-  const raw = parseText(text, options);
-  if (usesRegex(raw)) await import('./re2.js');
-  return compileRawPolicy(raw, options);
+  const parsed = guardStack(file, () => parseText(text, options));
+  if (usesRegex(parsed.raw)) await import('./re2.js');
+  return guardStack(file, () => compileRawPolicy(parsed, options));
 }
 
-function compileRawPolicy(raw: unknown, options: ParsePolicyOptions): CompiledPolicy {
-  const issues = controlCharacterIssues(raw);
+/**
+ * The last resort behind the nesting limit: a stack overflow while reading a policy is reported
+ * as a problem with the policy, never a crash.
+ */
+function guardStack<T>(fileName: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (isStackOverflow(error)) throw new PolicyError(fileName, [{ path: '', message: STACK_OVERFLOW_MESSAGE }], { cause: error });
+    throw error;
+  }
+}
+
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+interface ParsedText {
+  readonly raw: unknown;
+  /** Control characters in values or keys: reported with the schema's issues. */
+  readonly issues: readonly PolicyIssue[];
+}
+
+function compileRawPolicy({ raw, issues: textIssues }: ParsedText, options: ParsePolicyOptions): CompiledPolicy {
+  const issues = [...textIssues];
   const parsed = PolicyDocument.safeParse(raw, { reportInput: true });
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   if (issues.length > 0 || !parsed.success) throw new PolicyError(options.fileName, dedupeByPath(issues));
@@ -151,33 +187,28 @@ function usesRegex(raw: unknown): boolean {
   return Array.isArray(rules) && rules.some((rule) => walk((rule as { when?: unknown })?.when));
 }
 
-function parseText(text: string, options: ParsePolicyOptions): unknown {
+/**
+ * Policy text to its value, strictly (SPEC §3): a duplicate key, a key that names an object
+ * prototype member or nesting deeper than MAX_NESTING_DEPTH stops here, by path, before the
+ * schema sees the value (which then recurses at most that deep).
+ */
+function parseText(text: string, options: ParsePolicyOptions): ParsedText {
   const json = options.format === 'json';
   if (!json && !options.parseYaml) throw new PolicyError(options.fileName, [{ path: '', message: 'YAML policies need the YAML parser here: give a .json policy' }]);
   let raw: unknown;
   try {
-    raw = json ? JSON.parse(text) : options.parseYaml!(text);
+    raw = json ? parseStrictJson(text) : options.parseYaml!(text);
   } catch (error) {
+    if (error instanceof PolicySyntaxError) throw new PolicyError(options.fileName, error.issues, { cause: error });
+    if (isStackOverflow(error)) throw new PolicyError(options.fileName, [{ path: '', message: STACK_OVERFLOW_MESSAGE }], { cause: error });
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     throw new PolicyError(options.fileName, [{ path: '', message: `not valid ${json ? 'JSON' : 'YAML'}: ${message}` }], { cause: error });
   }
   if (raw === null || raw === undefined) throw new PolicyError(options.fileName, [{ path: '', message: 'the policy is empty' }]);
-  return raw;
-}
-
-/** SPEC §3: a value with control characters (CR, LF, TAB...) is an error, wherever it stands. */
-function controlCharacterIssues(raw: unknown, path: PropertyKey[] = [], issues: PolicyIssue[] = []): PolicyIssue[] {
-  if (typeof raw === 'string') {
-    if (hasControlCharacters(raw)) issues.push({ path: formatPath(path), message: 'contains a control character (CR, LF, TAB or another)' });
-  } else if (Array.isArray(raw)) {
-    raw.forEach((item, index) => controlCharacterIssues(item, [...path, index], issues));
-  } else if (raw !== null && typeof raw === 'object') {
-    for (const [key, value] of Object.entries(raw)) {
-      if (hasControlCharacters(key)) issues.push({ path: formatPath([...path, key]), message: 'the key contains a control character' });
-      else controlCharacterIssues(value, [...path, key], issues);
-    }
-  }
-  return issues;
+  // Again on the value: YAML aliases can nest (even in a cycle) and repeat what the text does not.
+  const scan = scanStructure(raw, maxPolicyValues(text.length));
+  if (scan.fatal) throw new PolicyError(options.fileName, dedupeByPath(scan.issues));
+  return { raw, issues: scan.issues };
 }
 
 function zodIssues(error: z.core.$ZodError): PolicyIssue[] {
@@ -290,7 +321,7 @@ class PolicyCompiler {
     try {
       return this.options.readListFile(file);
     } catch (error) {
-      this.issues.push({ path, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+      this.issues.push({ path, message: `cannot read ${file}: ${readFailure(error)}` });
       return undefined;
     }
   }

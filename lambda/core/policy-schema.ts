@@ -46,15 +46,59 @@ const ExtensionFieldName = z
     z.regex(EXTENSION_FIELD_NAME, 'not an extension field name (1 to 50 letters, digits and dashes)'),
     z.refine((name) => !STANDARD_DSN_FIELDS.has(name.toLowerCase()), { message: 'a standard RFC 3464 field, not an extension field' }),
   );
-const ExtensionFields = z.record(ExtensionFieldName, DsnText(500)).check(z.describe('Extension fields added to the DSN, as { Name: value }'));
+/**
+ * The most extension fields one list may hold (bounce.extensionFields, and each rule's). SES's API
+ * reference documents an extension field's name (1 to 50 letters, digits and dashes) and value
+ * (2048 characters or fewer, no CR or LF) but no count; 10 keeps the DSN header block small.
+ */
+export const MAX_EXTENSION_FIELDS = 10;
+
+const ExtensionFields = z.record(ExtensionFieldName, DsnText(500)).check(
+  z.superRefine((fields, ctx) => {
+    const count = Object.keys(fields).length;
+    if (count > MAX_EXTENSION_FIELDS) ctx.addIssue({ code: 'custom', message: `${count} extension fields: at most ${MAX_EXTENSION_FIELDS} are allowed` });
+  }),
+  z.describe(`Extension fields added to the DSN, as { Name: value }; at most ${MAX_EXTENSION_FIELDS}`),
+  z.meta({ maxProperties: MAX_EXTENSION_FIELDS }),
+);
+
+// A plain ASCII address: RFC 5322 dot-atom local part, and a domain of LDH labels (an
+// internationalized domain in its xn-- form) with no trailing dot.
+const LOCAL_PART = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
+const DOMAIN_NAME = '(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const PLAIN_ADDRESS = new RegExp(`^${LOCAL_PART}@${DOMAIN_NAME}$`);
+
+/** Why `value` is not a plain ASCII local@domain address, or undefined when it is one. */
+export function plainAddressProblem(value: string): string | undefined {
+  if (/[<>]/.test(value) || /\s/.test(value.trim())) return 'not a plain address: give local@domain only, without a display name or angle brackets';
+  if (/[^\x20-\x7e]/.test(value)) return 'must be plain ASCII (no non-ASCII letter; give an internationalized domain in its xn-- form)';
+  if (value.endsWith('.')) return 'the domain must not end with a dot';
+  const at = value.lastIndexOf('@');
+  if (!PLAIN_ADDRESS.test(value)) return 'not an email address (local@domain, without a display name)';
+  if (at > 64 || value.length - at - 1 > 253) return 'too long (at most 64 characters before the @ and 253 after it)';
+  return undefined;
+}
+
+const SES_IDENTITY_ARN = new RegExp(
+  `^arn:aws(?:-[a-z]+)*:ses:[a-z]{2}(?:-[a-z]+)+-\\d{1,2}:\\d{12}:identity/(?:${LOCAL_PART}@)?${DOMAIN_NAME}$`,
+);
 
 const SesIdentityArn = z
   .string()
-  .check(z.regex(/^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/\S+$/, 'not an SES identity ARN (arn:aws:ses:REGION:ACCOUNT:identity/NAME)'));
+  .check(
+    z.regex(SES_IDENTITY_ARN, 'not an SES identity ARN (arn:PARTITION:ses:REGION:ACCOUNT:identity/IDENTITY: a 12-digit account, an email address or domain)'),
+    z.describe('An SES identity ARN: arn:aws:ses:REGION:ACCOUNT:identity/EMAIL-OR-DOMAIN'),
+  );
 
 const MailboxAddress = z
   .string()
-  .check(z.maxLength(320), z.regex(/^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/, 'not an email address (local@domain, without a display name)'));
+  .check(
+    z.superRefine((value, ctx) => {
+      const problem = plainAddressProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    z.meta({ pattern: PLAIN_ADDRESS.source, maxLength: 318 }),
+  );
 
 const HostName = z
   .string()
@@ -91,7 +135,13 @@ const ConditionObject: z.ZodMiniType<ConditionInput> = z
       sender: z.optional(described(oneOrMany(AddressPatternText), 'The envelope sender (MAIL FROM)')),
       from: z.optional(described(oneOrMany(AddressPatternText), 'Any address in the From header')),
       subject: z.optional(described(RegexText, 'The Subject header')),
-      header: z.optional(described(z.record(HeaderFieldName, RegexText), '{ Name: regex }: any header with that name matches')),
+      header: z.optional(
+        z.record(HeaderFieldName, RegexText).check(
+          z.refine((headers) => Object.keys(headers).length > 0, { message: 'an empty header condition would match every message' }),
+          z.describe('{ Name: regex }: any header with that name matches; at least one name'),
+          z.meta({ minProperties: 1 }),
+        ),
+      ),
       spam: z.optional(VerdictCondition),
       virus: z.optional(VerdictCondition),
       spf: z.optional(VerdictCondition),

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../cli/main.js';
@@ -42,6 +42,74 @@ describe('ses-bouncer check', () => {
     expect(result.code).toBe(2);
     expect(result.stdout[0]).toMatch(/cannot read .*missing\.yaml: ENOENT/);
   });
+});
+
+describe('ses-bouncer check on hostile or sloppy policies (SPEC §3: exit 2, a path, never a crash or a hang)', () => {
+  const BOUNCE_YAML = 'bounce: { sender: m@example.com, reportingMta: mx.example.com }';
+  const BOUNCE_JSON = '"bounce": {"sender": "m@example.com", "reportingMta": "mx.example.com"}';
+  const yaml = (body: string) => `version: 1\n${BOUNCE_YAML}\n${body}\n`;
+  const json = (members: string) => `{"version": 1, ${BOUNCE_JSON}, ${members}}`;
+  const deep = `x${'[0]'.repeat(31)}: nested deeper than 32 levels`;
+  const reserved = 'not allowed as a key: it names an object prototype member';
+  const bigList = file('big-list.txt', '');
+  truncateSync(bigList, 64 * 1024 * 1024 + 1);
+  const fields = Array.from({ length: 11 }, (_, index) => `X-F${index}: v`).join(', ');
+
+  const CASES: Array<[name: string, content: string, line: string]> = [
+    ['dup.json', json('"mode": "dry-run", "mode": "enforce", "rules": []'), 'mode: duplicate key'],
+    ['dup.yaml', yaml('rules:\n  - when: { recipient: a@example.com, recipient: b@example.com }\n    then: drop'), 'rules[0].when.recipient: duplicate key'],
+    ['proto.json', json('"rules": [{"when": {"header": {"__proto__": "^yes$"}}, "then": "drop"}]'), `rules[0].when.header.__proto__: ${reserved}`],
+    ['proto.yaml', yaml('constructor: {}\nrules: []'), `constructor: ${reserved}`],
+    ['empty-header.yaml', yaml('rules:\n  - { when: { header: {} }, then: drop }'), 'rules[0].when.header: an empty header condition would match every message'],
+    ['deep.json', json(`"rules": [], "x": ${'['.repeat(5000)}${']'.repeat(5000)}`), deep],
+    ['deep-objects.json', json(`"rules": [], "x": ${'{"a": '.repeat(5000)}1${'}'.repeat(5000)}`), `x${'.a'.repeat(31)}: nested deeper than 32 levels`],
+    ['deep.yaml', yaml(`rules: []\nx: ${'['.repeat(5000)}${']'.repeat(5000)}`), deep],
+    ['zero-list.yaml', yaml('lists:\n  staff: { file: /dev/zero }\nrules: []'), 'lists.staff.file: cannot read /dev/zero: not a regular file (a character device)'],
+    ['big-list.yaml', yaml('lists:\n  staff: { file: big-list.txt }\nrules: []'), 'lists.staff.file: cannot read big-list.txt: larger than 64 MiB (67108865 bytes)'],
+    [
+      'display-name.yaml',
+      'version: 1\nbounce: { sender: "Mailer <m@example.com>", reportingMta: mx.example.com }\nrules: []\n',
+      'bounce.sender: not a plain address: give local@domain only, without a display name or angle brackets',
+    ],
+    ['trailing-dot.yaml', 'version: 1\nbounce: { sender: m@example.com., reportingMta: mx.example.com }\nrules: []\n', 'bounce.sender: the domain must not end with a dot'],
+    [
+      'arn.yaml',
+      yaml('rules:\n  - { then: bounce, bounceType: Undefined, recipientArn: "arn:aws:ses:eu-west-1:123:identity/x" }'),
+      'rules[0].recipientArn: not an SES identity ARN (arn:PARTITION:ses:REGION:ACCOUNT:identity/IDENTITY: a 12-digit account, an email address or domain)',
+    ],
+    ['fields.yaml', yaml(`rules:\n  - { then: bounce, bounceType: Undefined, extensionFields: { ${fields} } }`), 'rules[0].extensionFields: 11 extension fields: at most 10 are allowed'],
+  ];
+  const paths = CASES.map(([name, content]) => file(name, content));
+
+  it.each(CASES.map(([name, , line], index) => [name, line, paths[index]!]))('%s: exit 2 and "%s"', async (_name, line, path) => {
+    const start = performance.now();
+    const result = await run('check', path);
+    expect(performance.now() - start).toBeLessThan(2000);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual([line]);
+    expect(result.stderr).toEqual([]);
+  });
+
+  it('as a real process: exit 2, the line, no stack trace, no internal error, within seconds', async () => {
+    const cli = (path: string) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'bin/ses-bouncer.ts', 'check', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, stderr });
+        });
+      });
+    const results = await Promise.all(paths.map(cli));
+    results.forEach((result, index) => {
+      expect({ name: CASES[index]![0], status: result.status, stdout: result.stdout }).toEqual({ name: CASES[index]![0], status: 2, stdout: `${CASES[index]![2]}\n` });
+      expect(result.stderr).not.toMatch(/\n\s+at |internal error|RangeError/);
+    });
+  }, 60_000);
 });
 
 describe('ses-bouncer decide', () => {

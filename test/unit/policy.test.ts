@@ -1,9 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicyFile } from '../../lambda/core/policy.js';
+import { loadPolicyFile, parsePolicy, parsePolicyWith } from '../../lambda/core/policy.js';
 import { PolicyError } from '../../lambda/core/errors.js';
-import { BOUNCE_BLOCK, issuesWith, policyIssues, policyWith } from '../support/policies.js';
+import { FileLimitError, MAX_FILE_BYTES, readTextFileBounded } from '../../lambda/core/bounded-file.js';
+import { MAX_NESTING_DEPTH } from '../../lambda/core/policy-structure.js';
+import { MAX_EXTENSION_FIELDS } from '../../lambda/core/policy-schema.js';
+import { BOUNCE_BLOCK, issuesWith, policy, policyIssues, policyWith } from '../support/policies.js';
 
 describe('policy loading', () => {
   it('loads the example policy with its staff list file', () => {
@@ -21,6 +25,7 @@ describe('policy loading', () => {
       skipSpamOrVirus: true,
       skipAutoSubmitted: true,
       skipMailingLists: true,
+      skipTruncatedHeaders: true,
       maxBouncesPerSenderPerHour: 10,
       onGuard: 'drop',
     });
@@ -128,8 +133,8 @@ default: drop`),
 
   it('validates the bounce block: sender address, host name, identity ARNs', () => {
     expect(policyIssues('version: 1\nbounce: { sender: "Mailer <m@example.com>", reportingMta: "dns; mx.example.com", senderArn: "arn:nope" }\nrules: []')).toEqual([
-      'bounce.sender: not an email address (local@domain, without a display name)',
-      'bounce.senderArn: not an SES identity ARN (arn:aws:ses:REGION:ACCOUNT:identity/NAME)',
+      'bounce.sender: not a plain address: give local@domain only, without a display name or angle brackets',
+      'bounce.senderArn: not an SES identity ARN (arn:PARTITION:ses:REGION:ACCOUNT:identity/IDENTITY: a 12-digit account, an email address or domain)',
       "bounce.reportingMta: not a host name (give the name only: ses-bouncer adds 'dns; ')",
     ]);
   });
@@ -176,5 +181,331 @@ default: drop`),
       expect(error).toBeInstanceOf(PolicyError);
       expect((error as PolicyError).message).toContain('cannot read does/not/exist.yaml: ENOENT');
     }
+  });
+});
+
+// SPEC §3, "The loader is as strict as the decisions".
+
+const BOUNCE_JSON = '"bounce": {"sender": "mailer-daemon@example.com", "reportingMta": "mx.example.com"}';
+
+/** A JSON policy: version and bounce block, then `members` (JSON object members, as text). */
+function jsonPolicy(members: string): string {
+  return `{"version": 1, ${BOUNCE_JSON}, ${members}}`;
+}
+
+/** The issues of an invalid JSON policy text, as `path: message` lines. */
+function jsonIssues(text: string): string[] {
+  try {
+    parsePolicy(text, { fileName: 'policy.json', format: 'json' });
+  } catch (error) {
+    if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+    throw error;
+  }
+  throw new Error('expected the policy to be invalid');
+}
+
+/** A YAML policy with `version: 1` and then `body` (which gives its own bounce block). */
+const policy_ = (body: string) => policy(`version: 1\n${body}`);
+
+const DEEP = `nested deeper than ${MAX_NESTING_DEPTH} levels`;
+const RESERVED = 'not allowed as a key: it names an object prototype member';
+const zeros = (count: number): string => '[0]'.repeat(count);
+
+/** The issues, and how long finding them took. */
+function timed(find: () => string[]): { issues: string[]; ms: number } {
+  const start = performance.now();
+  const issues = find();
+  return { issues, ms: performance.now() - start };
+}
+
+describe('the loader refuses duplicate keys, by path', () => {
+  it('in JSON, where JSON.parse would let the last one win silently', () => {
+    expect(jsonIssues(jsonPolicy('"mode": "dry-run", "mode": "enforce", "rules": []'))).toEqual(['mode: duplicate key']);
+    expect(jsonIssues(jsonPolicy('"rules": [{"when": {"recipient": "a@example.com", "recipient": "b@example.com"}, "then": "drop"}]'))).toEqual([
+      'rules[0].when.recipient: duplicate key',
+    ]);
+  });
+
+  it('in JSON, every duplicate at once, however deep and whatever the value', () => {
+    expect(
+      jsonIssues(
+        jsonPolicy('"rules": [{"name": "a", "then": "drop", "name": "b"}, {"when": {"header": {"X-A": "1", "X-A": "2"}}, "then": "drop"}], "rules": [], "default": "drop"'),
+      ),
+    ).toEqual(['rules[0].name: duplicate key', 'rules[1].when.header.X-A: duplicate key', 'rules: duplicate key']);
+  });
+
+  it('in YAML, with the path instead of the yaml package\'s bare position', () => {
+    expect(issuesWith('mode: dry-run\nmode: enforce\nrules: []')).toEqual(['mode: duplicate key']);
+    expect(issuesWith('rules:\n  - when: { recipient: a@example.com, recipient: b@example.com }\n    then: drop')).toEqual(['rules[0].when.recipient: duplicate key']);
+    expect(issuesWith('rules:\n  - name: a\n    when:\n      header:\n        X-A: x\n        X-A: y\n    then: drop')).toEqual(['rules[0].when.header.X-A: duplicate key']);
+  });
+
+  it('in YAML, also keys that differ in YAML but become the same property (1 and "1")', () => {
+    expect(issuesWith('lists:\n  1: [a@example.com]\n  "1": [b@example.com]\nrules: []')).toEqual(['lists.1: duplicate key']);
+  });
+});
+
+describe('the loader refuses keys that name an object prototype member', () => {
+  it('JSON: header: {"__proto__": ...} would otherwise become header: {} and match every message', () => {
+    expect(jsonIssues(jsonPolicy('"rules": [{"when": {"header": {"__proto__": "^yes$"}}, "then": "drop"}]'))).toEqual([
+      `rules[0].when.header.__proto__: ${RESERVED}`,
+    ]);
+  });
+
+  it('JSON: constructor and prototype anywhere, all at once, and no prototype is ever polluted', () => {
+    expect(jsonIssues(jsonPolicy('"constructor": {}, "lists": {"prototype": ["a@example.com"]}, "rules": [{"then": "drop", "__proto__": {"polluted": true}}]'))).toEqual([
+      `constructor: ${RESERVED}`,
+      `lists.prototype: ${RESERVED}`,
+      `rules[0].__proto__: ${RESERVED}`,
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('YAML: the same keys, in flow and block style', () => {
+    expect(issuesWith('rules:\n  - when: { header: { __proto__: "^yes$" } }\n    then: drop')).toEqual([`rules[0].when.header.__proto__: ${RESERVED}`]);
+    expect(issuesWith('constructor: 1\nrules:\n  - name: a\n    then: drop\n    prototype: x')).toEqual([`constructor: ${RESERVED}`, `rules[0].prototype: ${RESERVED}`]);
+  });
+
+  it('refuses an empty header condition, which would match every message', () => {
+    expect(issuesWith('rules:\n  - { name: a, when: { header: {} }, then: bounce, bounceType: DoesNotExist }')).toEqual([
+      'rules[0].when.header: an empty header condition would match every message',
+    ]);
+    expect(jsonIssues(jsonPolicy('"rules": [{"when": {"any": [{"header": {}}]}, "then": "drop"}]'))).toEqual([
+      'rules[0].when.any[0].header: an empty header condition would match every message',
+    ]);
+  });
+});
+
+describe(`the loader refuses nesting deeper than ${MAX_NESTING_DEPTH} levels, fast and without recursion`, () => {
+  // The policy object is level 1, so x holds at most 31 more.
+  it('allows 32 levels and refuses 33, the same in JSON and YAML', () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    expect(jsonIssues(jsonPolicy(`"rules": [], "x": ${nested(31)}`))).toEqual(['x: unknown key']);
+    expect(jsonIssues(jsonPolicy(`"rules": [], "x": ${nested(32)}`))).toEqual([`x${zeros(31)}: ${DEEP}`]);
+    expect(issuesWith(`rules: []\nx: ${nested(31)}`)).toEqual(['x: unknown key']);
+    expect(issuesWith(`rules: []\nx: ${nested(32)}`)).toEqual([`x${zeros(31)}: ${DEEP}`]);
+  });
+
+  it('JSON 5000 levels deep (arrays, objects) is one issue with its path, not a stack overflow', () => {
+    const arrays = timed(() => jsonIssues(jsonPolicy(`"rules": [], "x": ${'['.repeat(5000)}${']'.repeat(5000)}`)));
+    expect(arrays.issues).toEqual([`x${zeros(31)}: ${DEEP}`]);
+    const objects = timed(() => jsonIssues(jsonPolicy(`"rules": [{"when": ${'{"not": '.repeat(5000)}{}${'}'.repeat(5000)}, "then": "drop"}]`)));
+    expect(objects.issues).toEqual([`rules[0].when${'.not'.repeat(29)}: ${DEEP}`]);
+    expect(arrays.ms + objects.ms).toBeLessThan(1000);
+  });
+
+  it('JSON: a deep value does not hide the other problems, and a syntax error inside it is still one', () => {
+    expect(jsonIssues(jsonPolicy(`"mode": "enforce", "x": ${'['.repeat(100)}${']'.repeat(100)}, "mode": "dry-run", "rules": []`))).toEqual([
+      `x${zeros(31)}: ${DEEP}`,
+      'mode: duplicate key',
+    ]);
+    expect(jsonIssues(jsonPolicy(`"x": ${'['.repeat(100)}}`))[0]).toMatch(/^: not valid JSON: expected a value, found "}" \(line 1, column \d+\)$/);
+  });
+
+  it('YAML flow collections 1,000,000 deep are refused before the yaml package sees them', () => {
+    const seqs = timed(() => issuesWith(`rules: []\nx: ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`));
+    expect(seqs.issues).toEqual([`x${zeros(31)}: ${DEEP}`]);
+    const maps = timed(() => issuesWith(`rules:\n  - then: drop\n    when: ${'{ not: '.repeat(100_000)}{}${' }'.repeat(100_000)}`));
+    expect(maps.issues).toEqual([`rules[0].when${'.not'.repeat(29)}: ${DEEP}`]);
+    expect(seqs.ms + maps.ms).toBeLessThan(1000);
+  });
+
+  it('YAML block nesting (indentation, compact "- - -" sequences) is refused with its path', () => {
+    let block = 'rules: []\nx:\n';
+    for (let level = 1; level < 3000; level++) block += `${' '.repeat(2 * level)}a:\n`;
+    const indented = timed(() => issuesWith(block));
+    expect(indented.issues).toEqual([`x${'.a'.repeat(31)}: ${DEEP}`]);
+    const compact = timed(() => issuesWith(`rules: []\nx:\n  ${'- '.repeat(5000)}y\n`));
+    expect(compact.issues).toEqual([`x${zeros(31)}: ${DEEP}`]);
+    expect(indented.ms + compact.ms).toBeLessThan(2000);
+  });
+
+  it('YAML aliases cannot nest deeper either, nor loop', () => {
+    const inner = `${'['.repeat(20)}${']'.repeat(20)}`;
+    expect(issuesWith(`rules: []\na: &a ${inner}\nb: ${'['.repeat(20)}*a${']'.repeat(20)}`)).toEqual([`b${zeros(20)}${zeros(11)}: ${DEEP}`]);
+    expect(issuesWith('rules: &r [*r]')).toEqual([`rules${zeros(31)}: ${DEEP}`]);
+  });
+
+  it('YAML aliases cannot multiply the policy beyond linear size', () => {
+    const big = Array.from({ length: 5000 }, (_, index) => `"x${index}@example.com"`).join(', ');
+    const issues = issuesWith(`rules: []\nbig: &big [${big}]\nmany: [${Array.from({ length: 99 }, () => '*big').join(', ')}]`);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^many\[\d+\]\[\d+\]: YAML aliases expand the policy to more than \d+ values$/);
+  });
+
+  it('the parsed value is checked again, whatever parser made it: depth, reserved keys, a stack overflow', () => {
+    const withParser = (parseYaml: (text: string) => unknown): string[] => {
+      try {
+        parsePolicyWith('', { fileName: 'custom.yaml', parseYaml });
+      } catch (error) {
+        if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+        throw error;
+      }
+      throw new Error('expected the policy to be invalid');
+    };
+    let deep: unknown = 'x';
+    for (let level = 0; level < 100_000; level++) deep = [deep];
+    expect(withParser(() => ({ version: 1, rules: deep }))).toEqual([`rules${zeros(31)}: ${DEEP}`]);
+    const sneaky = Object.defineProperty({ version: 1, rules: [] }, '__proto__', { value: {}, enumerable: true });
+    expect(withParser(() => sneaky)).toEqual([`__proto__: ${RESERVED}`]);
+    expect(
+      withParser(() => {
+        throw new RangeError('Maximum call stack size exceeded');
+      }),
+    ).toEqual([`: the policy is nested too deeply to read (the limit is ${MAX_NESTING_DEPTH} levels)`]);
+  });
+
+  it('brackets inside YAML scalars are not nesting', () => {
+    const policy = policyWith(
+      `rules:\n  - name: "${'['.repeat(40)}"\n    when: { recipient: a@example.com }\n    then: bounce\n    bounceType: Undefined\n    explanation: |-\n      ${'[ { '.repeat(40)}\n  - { name: b, when: { subject: '\\[\\[\\[' }, then: drop }`,
+    );
+    expect(policy.rules[0]!.bounce!.explanation).toBe('[ { '.repeat(40));
+    expect(policy.rules).toHaveLength(2);
+  });
+});
+
+describe(`list files: regular files of at most ${MAX_FILE_BYTES / 1024 / 1024} MiB, read with a bound`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-lists-'));
+  const listPolicy = (name: string, file: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, `version: 1\n${BOUNCE_BLOCK}\nlists:\n  staff: { file: ${JSON.stringify(file)} }\nrules: []\n`);
+    return path;
+  };
+  const fileIssues = (path: string): string[] => {
+    try {
+      loadPolicyFile(path);
+    } catch (error) {
+      if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+      throw error;
+    }
+    throw new Error('expected the policy to be invalid');
+  };
+
+  it('refuses /dev/zero at once instead of reading it forever', () => {
+    const { issues, ms } = timed(() => fileIssues(listPolicy('zero.yaml', '/dev/zero')));
+    expect(issues).toEqual(['lists.staff.file: cannot read /dev/zero: not a regular file (a character device)']);
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('refuses a named pipe without waiting for a writer, and a directory', () => {
+    const fifo = join(dir, 'staff.fifo');
+    if (!existsSync(fifo)) spawnSync('mkfifo', [fifo]);
+    expect(fileIssues(listPolicy('fifo.yaml', 'staff.fifo'))).toEqual(['lists.staff.file: cannot read staff.fifo: not a regular file (a named pipe)']);
+    mkdirSync(join(dir, 'staff.d'), { recursive: true });
+    expect(fileIssues(listPolicy('dir.yaml', 'staff.d'))).toEqual(['lists.staff.file: cannot read staff.d: not a regular file (a directory)']);
+  });
+
+  it('refuses a file larger than 64 MiB without reading it', () => {
+    const big = join(dir, 'big.txt');
+    writeFileSync(big, '');
+    truncateSync(big, MAX_FILE_BYTES + 1); // sparse: no disk space used
+    const { issues, ms } = timed(() => fileIssues(listPolicy('big.yaml', 'big.txt')));
+    expect(issues).toEqual([`lists.staff.file: cannot read big.txt: larger than 64 MiB (${MAX_FILE_BYTES + 1} bytes)`]);
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('never reads more than the limit and one byte, even from a file that does not end', () => {
+    expect(() => readTextFileBounded('/dev/zero', { regularOnly: false, maxBytes: 1000 })).toThrow(new FileLimitError('larger than 1000 bytes'));
+    expect(() => readTextFileBounded('/dev/zero')).toThrow(new FileLimitError('not a regular file (a character device)'));
+  });
+
+  it('bounds the policy file itself: check /dev/zero ends', () => {
+    const { issues, ms } = timed(() => fileIssues('/dev/zero'));
+    expect(issues).toEqual([': cannot read /dev/zero: larger than 64 MiB']);
+    expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe('bounce.sender and the identity ARNs', () => {
+  const senderIssues = (sender: string) => policyIssues(`version: 1\nbounce: { sender: ${JSON.stringify(sender)}, reportingMta: mx.example.com }\nrules: []`);
+
+  it.each([
+    ['Mailer <m@example.com>', 'not a plain address: give local@domain only, without a display name or angle brackets'],
+    ['<m@example.com>', 'not a plain address: give local@domain only, without a display name or angle brackets'],
+    ['m@example.com.', 'the domain must not end with a dot'],
+    ['mé@example.com', 'must be plain ASCII (no non-ASCII letter; give an internationalized domain in its xn-- form)'],
+    ['m@bücher.example', 'must be plain ASCII (no non-ASCII letter; give an internationalized domain in its xn-- form)'],
+    ['m@localhost', 'not an email address (local@domain, without a display name)'],
+    ['a..b@example.com', 'not an email address (local@domain, without a display name)'],
+    ['m@-example.com', 'not an email address (local@domain, without a display name)'],
+    ['"m"@example.com', 'not an email address (local@domain, without a display name)'],
+    [`${'a'.repeat(65)}@example.com`, 'too long (at most 64 characters before the @ and 253 after it)'],
+  ])('refuses sender %p: %s', (sender, message) => {
+    expect(senderIssues(sender)).toEqual([`bounce.sender: ${message}`]);
+  });
+
+  it.each(['mailer-daemon@example.com', 'bounce+tag@mail.example.co.uk', "o'brien.x@EXAMPLE.com", 'm@xn--bcher-kva.example'])('accepts sender %p', (sender) => {
+    expect(policy_(`bounce: { sender: ${JSON.stringify(sender)}, reportingMta: mx.example.com }\nrules: []`).bounce.sender).toBe(sender);
+  });
+
+  const ARN_MESSAGE = 'not an SES identity ARN (arn:PARTITION:ses:REGION:ACCOUNT:identity/IDENTITY: a 12-digit account, an email address or domain)';
+
+  it.each([
+    'arn:nope',
+    'arn:aws:ses:eu-west-1:11112222333:identity/example.com',
+    'arn:aws:ses:eu-west-1:111122223333:identity/example.com.',
+    'arn:aws:ses:eu-west-1:111122223333:identity/*',
+    'arn:aws:ses:eu-west-1:111122223333:identity/Mailer <m@example.com>',
+    'arn:aws:ses:eu-west-1:111122223333:configuration-set/default',
+    'arn:aws:sns:eu-west-1:111122223333:identity/example.com',
+    'arn:aws:ses:*:111122223333:identity/example.com',
+  ])('refuses %p as senderArn and recipientArn', (arn) => {
+    expect(
+      policyIssues(
+        `version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com, senderArn: ${JSON.stringify(arn)} }\nrules:\n  - { name: a, then: bounce, bounceType: Undefined, recipientArn: ${JSON.stringify(arn)} }`,
+      ),
+    ).toEqual([`bounce.senderArn: ${ARN_MESSAGE}`, `rules[0].recipientArn: ${ARN_MESSAGE}`]);
+  });
+
+  it.each([
+    'arn:aws:ses:eu-west-1:111122223333:identity/example.com',
+    'arn:aws:ses:us-east-1:111122223333:identity/mailer-daemon@example.com',
+    'arn:aws-us-gov:ses:us-gov-west-1:111122223333:identity/example.com',
+    'arn:aws-cn:ses:cn-north-1:111122223333:identity/mail.example.cn',
+  ])('accepts %p', (arn) => {
+    const policy = policy_(`bounce: { sender: m@example.com, reportingMta: mx.example.com, senderArn: ${arn} }\nrules:\n  - { name: a, then: bounce, bounceType: Undefined, recipientArn: ${arn} }`);
+    expect(policy.bounce.senderArn).toBe(arn);
+    expect(policy.rules[0]!.bounce!.recipientArn).toBe(arn);
+  });
+});
+
+describe(`at most ${MAX_EXTENSION_FIELDS} extension fields per list`, () => {
+  const fields = (count: number) => `{ ${Array.from({ length: count }, (_, index) => `X-Field-${index}: v${index}`).join(', ')} }`;
+
+  it('is 10', () => {
+    expect(MAX_EXTENSION_FIELDS).toBe(10);
+  });
+
+  it('accepts 10 and refuses 11, in the bounce block and in each rule, all at once', () => {
+    const ok = policy_(`bounce: { sender: m@example.com, reportingMta: mx.example.com, extensionFields: ${fields(10)} }\nrules:\n  - { name: a, then: bounce, bounceType: Undefined, extensionFields: ${fields(10)} }`);
+    expect(ok.bounce.extensionFields).toHaveLength(10);
+    expect(ok.rules[0]!.bounce!.extensionFields).toHaveLength(10);
+    expect(
+      policyIssues(
+        `version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com, extensionFields: ${fields(11)} }\nrules:\n  - { name: a, then: bounce, bounceType: Undefined, extensionFields: ${fields(12)} }`,
+      ),
+    ).toEqual(['bounce.extensionFields: 11 extension fields: at most 10 are allowed', 'rules[0].extensionFields: 12 extension fields: at most 10 are allowed']);
+  });
+
+  it('JSON too', () => {
+    const members = Array.from({ length: 11 }, (_, index) => `"X-F${index}": "v"`).join(', ');
+    expect(jsonIssues(jsonPolicy(`"rules": [{"name": "a", "then": "bounce", "bounceType": "Undefined", "extensionFields": {${members}}}]`))).toEqual([
+      'rules[0].extensionFields: 11 extension fields: at most 10 are allowed',
+    ]);
+  });
+});
+
+describe('syntax errors name the line and column', () => {
+  it('JSON', () => {
+    expect(jsonIssues('{\n  "version": 1,\n  "rules": [}\n}')).toEqual([': not valid JSON: expected a value, found "}" (line 3, column 13)']);
+    expect(jsonIssues('{"version": "1')).toEqual([': not valid JSON: a string that is never closed (line 1, column 13)']);
+    expect(jsonIssues('')).toEqual([': not valid JSON: expected a value, found the end of the file (line 1, column 1)']);
+    expect(jsonIssues('{} {}')).toEqual([': not valid JSON: expected the end of the file, found "{" (line 1, column 4)']);
+    expect(jsonIssues('\ufeff{}')).toEqual([': not valid JSON: expected a value, found U+FEFF (line 1, column 1)']);
+  });
+
+  it('YAML', () => {
+    expect(policyIssues('version: 1\nrules: [\n')).toEqual([expect.stringMatching(/^: not valid YAML: .* \(line \d+, column \d+\)$/)]);
+    expect(policyIssues('version: 1\n---\nversion: 1\n')).toEqual([': not valid YAML: more than one document (line 2, column 1)']);
   });
 });
