@@ -1,6 +1,7 @@
 // `ses-bouncer serve-ses`: the local SES endpoint on its own, until SIGINT or SIGTERM.
 import { SesBouncerError } from '../lambda/core/errors.js';
 import { startSesEndpoint, type SesAnswer, type SesEndpoint } from './ses-endpoint.js';
+import { printable, truncate } from './ses-protocol.js';
 
 export interface ServeSesOptions {
   readonly port: number;
@@ -54,13 +55,28 @@ function startFailure(error: NodeJS.ErrnoException, options: ServeSesOptions): s
   }
 }
 
+/** Recipients named in an accepted line; the rest are counted. */
+const LOGGED_RECIPIENTS = 5;
+/** No log line is longer, whatever the request held. */
+const MAX_LOG_LINE = 2000;
+
+/**
+ * One bounded line per answer, control characters escaped: the action, ids and addresses come
+ * from the client, and a line break in one would forge a log line of its own.
+ */
 function logAnswer(answer: SesAnswer, io: ServeSesIo): void {
   const { bounce, error, fault } = answer;
   if (bounce) {
-    const recipients = bounce.request.BouncedRecipientInfoList.map((r) => r.Recipient).join(', ');
+    const addresses = bounce.request.BouncedRecipientInfoList.map((r) => r.Recipient);
+    const more = addresses.length - LOGGED_RECIPIENTS;
+    const recipients = addresses.slice(0, LOGGED_RECIPIENTS).join(', ') + (more > 0 ? ` and ${more} more` : '');
     const dropped = fault ? ' (scripted fault: connection dropped)' : '';
-    io.stdout(`SendBounce ${bounce.request.OriginalMessageId} → ${recipients}: accepted as ${bounce.messageId}${bounce.emlPath ? `, wrote ${bounce.emlPath}` : ''}${dropped}`);
+    io.stdout(logLine(`SendBounce ${bounce.request.OriginalMessageId} → ${recipients}: accepted as ${bounce.messageId}${bounce.emlPath ? `, wrote ${bounce.emlPath}` : ''}${dropped}`));
   } else if (error) {
-    io.stderr(`${answer.action ?? '(no action)'}: ${answer.httpStatus} ${error.code}: ${error.message}`);
+    io.stderr(logLine(`${answer.action === undefined ? '(no action)' : truncate(answer.action)}: ${answer.httpStatus} ${error.code}: ${error.message}`));
   }
+}
+
+function logLine(text: string): string {
+  return truncate(printable(text), MAX_LOG_LINE);
 }

@@ -10,12 +10,15 @@ import { renderDsnMessage, type HeaderField } from './dsn-message.js';
 import {
   newSesMessageId,
   parseSendBounce,
+  printable,
+  readQueryForm,
   SES_API_VERSION,
   serializeErrorResponse,
   serializeSendBounceResponse,
   sesError,
   SesErrorCode,
   THROTTLING_MESSAGE,
+  truncate,
   type SendBounceRequest,
   type SesError,
 } from './ses-protocol.js';
@@ -35,6 +38,12 @@ export interface SesEndpointOptions {
   readonly clock?: () => number;
   /** Called once per answered request, e.g. to log it. */
   readonly onAnswer?: (answer: SesAnswer) => void;
+  /**
+   * How long a request may take to arrive, headers and body, before Node answers it
+   * 408 Request Timeout and closes its connection: a client that trickles its body, or never
+   * ends it, holds a connection no longer than this. @default 10000
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** What the endpoint answered to one request. */
@@ -86,7 +95,9 @@ export interface SesEndpoint {
 }
 
 /** SES's request size limit for the Query API is far larger than any SendBounce; this only stops abuse. */
-const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Faults answered with an SES error instead of processing the call. */
 const FAULT_ERRORS: Readonly<Record<Exclude<ScriptedFault, 'dropConnection' | 'cutBody'>, SesError>> = {
@@ -101,6 +112,10 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
   const ratePerSecond = options.ratePerSecond ?? 1;
   if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) {
     throw new RangeError(`ratePerSecond must be a positive number, got ${ratePerSecond}`);
+  }
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (!(requestTimeoutMs > 0) || !Number.isFinite(requestTimeoutMs)) {
+    throw new RangeError(`requestTimeoutMs must be a positive number, got ${requestTimeoutMs}`);
   }
   const clock = options.clock ?? Date.now;
   const limiter = createRateLimiter(ratePerSecond);
@@ -131,8 +146,8 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
   };
 
   /** Decides the answer to one request; the HTTP plumbing is in `handle`. */
-  const answer = async (params: URLSearchParams, req: IncomingMessage, arrivedAt: number): Promise<SesAnswer> => {
-    const action = params.get('Action') ?? undefined;
+  const answer = async (params: ReadonlyMap<string, string>, req: IncomingMessage, arrivedAt: number): Promise<SesAnswer> => {
+    const action = params.get('Action');
     const refuse = (error: SesError, counter: 'invalid' | 'throttled' | 'faults', fault?: ScriptedFault): SesAnswer => {
       stats[counter] += 1;
       return { action, httpStatus: error.httpStatus, error, ...(fault ? { fault } : {}) };
@@ -141,7 +156,7 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
     if (action === undefined) return refuse(sesError(SesErrorCode.MissingAction, 'The request must contain the parameter Action.'), 'invalid');
     const version = params.get('Version');
     if (action !== 'SendBounce' || version !== SES_API_VERSION) {
-      return refuse(sesError(SesErrorCode.InvalidAction, `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`), 'invalid');
+      return refuse(sesError(SesErrorCode.InvalidAction, `Could not find operation ${truncate(action)} for version ${truncate(version ?? 'NO_VERSION_SPECIFIED')}`), 'invalid');
     }
     const fault = faults.shift();
     if (fault !== undefined && fault !== ScriptedFault.DropConnection && fault !== ScriptedFault.CutBody) return refuse(FAULT_ERRORS[fault], 'faults', fault);
@@ -155,25 +170,32 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
     return { action, httpStatus: 200, bounce, ...(fault ? { fault } : {}) };
   };
 
+  /** A request refused before its parameters could be read. */
+  const refuseRequest = (error: SesError): SesAnswer => {
+    stats.invalid += 1;
+    return { action: undefined, httpStatus: error.httpStatus, error };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // The rate is judged on when the request arrived, so that reading its body adds no jitter.
     const arrivedAt = clock();
     stats.requests += 1;
     const requestId = randomUUID();
     const body = await readBody(req);
+    const params = body === undefined ? undefined : requestParams(req.url ?? '', body);
     let result: SesAnswer;
-    if (body === undefined) {
-      stats.invalid += 1;
-      const error = sesError(SesErrorCode.RequestEntityTooLarge, `Request body exceeds ${MAX_BODY_BYTES} bytes.`);
-      result = { action: undefined, httpStatus: error.httpStatus, error };
+    if (params === undefined) {
+      // Answered at once, with the rest of the body unread: Node discards it, for no longer than requestTimeoutMs.
+      result = refuseRequest(sesError(SesErrorCode.InvalidParameterValue, `The request body exceeds ${MAX_BODY_BYTES} bytes.`));
+    } else if (!params.ok) {
+      result = refuseRequest(params.error);
     } else {
-      const params = requestParams(req, body);
       try {
-        result = await answer(params, req, arrivedAt);
+        result = await answer(params.params, req, arrivedAt);
       } catch (cause) {
         // An .eml that cannot be written means the bounce was not accepted: SES's own failure.
         const error = sesError(SesErrorCode.InternalFailure, `Could not record the bounce: ${(cause as Error).message}`);
-        result = { action: params.get('Action') ?? undefined, httpStatus: error.httpStatus, error };
+        result = { action: params.params.get('Action'), httpStatus: error.httpStatus, error };
       }
     }
     options.onAnswer?.(result);
@@ -193,8 +215,15 @@ export async function startSesEndpoint(options: SesEndpointOptions = {}): Promis
     res.end(xml);
   };
 
-  const server = createServer((req, res) => {
-    // Only a client that aborts mid-request gets here; there is no one left to answer.
+  const server = createServer({
+    // A request's headers and body must both arrive within the timeout; Node answers 408 and
+    // closes the connection otherwise. Headers over Node's limit (16 KiB) are answered 431.
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    // Node looks for timed-out requests on this interval (30 s by default): it bounds how late one is cut.
+    connectionsCheckingInterval: Math.min(1000, Math.max(10, requestTimeoutMs / 4)),
+  }, (req, res) => {
+    // Only a client that aborts mid-request (or runs out of time) gets here; there is no one left to answer.
     handle(req, res).catch(() => req.socket.destroy());
   });
   server.on('connection', (socket) => {
@@ -243,32 +272,94 @@ export function createRateLimiter(ratePerSecond: number): { tryAcquire(now: numb
   };
 }
 
-/** The whole body as text, or undefined when it exceeds the size limit. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8');
+/**
+ * The whole body, or undefined as soon as it is known to exceed the size limit: from its
+ * Content-Length, or when the bytes read pass the limit. What is left unread is not kept.
+ * Rejects when the client goes away (or Node's request timeout cuts it) before the end.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      stop();
+      chunks.length = 0;
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      stop();
+      reject(error);
+    };
+    const onClose = () => {
+      stop();
+      reject(new Error('the request ended before its body'));
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
 
-/** awsQuery parameters come form-encoded in a POST body, or in the query string of a GET. */
-function requestParams(req: IncomingMessage, body: string): URLSearchParams {
-  const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
-  for (const [key, value] of new URLSearchParams(body)) params.append(key, value);
-  return params;
+type RequestParams = { readonly ok: true; readonly params: ReadonlyMap<string, string> } | { readonly ok: false; readonly error: SesError };
+
+/** awsQuery parameters come form-encoded in a POST body, or in the query string of a GET; each name once. */
+function requestParams(target: string, body: Buffer): RequestParams {
+  const query = requestQuery(target);
+  if (query === undefined) {
+    const error = sesError(SesErrorCode.InvalidQueryParameter, `The request target '${truncate(printable(target))}' is not a path with an optional query string.`);
+    return { ok: false, error };
+  }
+  const params = new Map<string, string>();
+  const error = readQueryForm(Buffer.from(query, 'latin1'), params) ?? readQueryForm(body, params);
+  return error === undefined ? { ok: true, params } : { ok: false, error };
+}
+
+// RFC 3986 §3.3: a path of segments of unreserved characters, sub-delims, ':', '@' and percent-encodings.
+const PATH = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+const ABSOLUTE_PREFIX = /^https?:\/\/[^/?#]*/i;
+
+/**
+ * The query string of a request target in origin form (`/path?query`) or absolute form
+ * (`http://host/path?query`), RFC 9112 §3.2; undefined for anything else, such as `*`, `//[`
+ * or `http://x:99999/`. SES takes its parameters from the query and the body, so the path is
+ * only checked, not used: `//x:99999/` is a path (two segments, one empty) like any other.
+ */
+export function requestQuery(target: string): string | undefined {
+  let rest = target;
+  const absolute = ABSOLUTE_PREFIX.exec(target);
+  if (absolute) {
+    try {
+      new URL(target);
+    } catch {
+      return undefined;
+    }
+    rest = target.slice(absolute[0].length);
+    if (!rest.startsWith('/')) rest = `/${rest}`;
+  }
+  const mark = rest.indexOf('?');
+  if (!PATH.test(mark < 0 ? rest : rest.slice(0, mark))) return undefined;
+  return mark < 0 ? '' : rest.slice(mark + 1);
 }
 
 /** SES refuses unsigned requests; the signature itself is not checked (the credentials are fake). */
-function isSigned(req: IncomingMessage, params: URLSearchParams): boolean {
+function isSigned(req: IncomingMessage, params: ReadonlyMap<string, string>): boolean {
   return req.headers.authorization !== undefined || params.has('X-Amz-Signature');
 }
 
 /** The region of the SigV4 credential scope (`Credential=AKID/20240101/eu-west-1/ses/aws4_request`). */
 function signingRegion(req: IncomingMessage): string {
-  return /Credential=[^/,]+\/\d{8}\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1';
+  return /Credential=[^/,\s]{1,128}\/\d{8}\/([a-z0-9-]{1,32})\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1';
 }
 
 function listen(server: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {

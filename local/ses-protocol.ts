@@ -63,24 +63,38 @@ export const SesErrorCode = {
   MissingAuthenticationToken: 'MissingAuthenticationToken',
   ValidationError: 'ValidationError',
   InvalidParameterValue: 'InvalidParameterValue',
+  InvalidQueryParameter: 'InvalidQueryParameter',
   MessageRejected: 'MessageRejected',
   Throttling: 'Throttling',
   InternalFailure: 'InternalFailure',
-  RequestEntityTooLarge: 'RequestEntityTooLarge',
 } as const;
 export type SesErrorCode = (typeof SesErrorCode)[keyof typeof SesErrorCode];
 
-/** HTTP status per code, from the AWS "Common Errors" reference (SES answers Throttling with 400, not 429). */
+/**
+ * HTTP status per code, as SES documents them:
+ * - https://docs.aws.amazon.com/ses/latest/APIReference/CommonErrors.html
+ * - https://docs.aws.amazon.com/ses/latest/DeveloperGuide/api-error-codes.html
+ *   (awsdocs/amazon-ses-developer-guide, doc-source/api-error-codes.md)
+ * - MessageRejected, the one error SendBounce documents:
+ *   https://docs.aws.amazon.com/ses/latest/APIReference/API_SendBounce.html
+ * SES answers Throttling ("Maximum sending rate exceeded.") with 400, not 429. ValidationError
+ * is on neither list: it is what SES's model layer answers to a missing required member or a
+ * value outside an enum ("2 validation errors detected: Value null at 'message' failed to
+ * satisfy constraint: Member must not be null; …", as reported from SES in
+ * https://github.com/aws-amplify/aws-sdk-ios/issues/27), a client error like the others.
+ * SES documents no code for a request too large to read; this endpoint answers that with
+ * InvalidParameterValue, "an invalid or out-of-range value was supplied".
+ */
 const HTTP_STATUS: Readonly<Record<SesErrorCode, number>> = {
   InvalidAction: 400,
   MissingAction: 400,
   MissingAuthenticationToken: 403,
   ValidationError: 400,
   InvalidParameterValue: 400,
+  InvalidQueryParameter: 400,
   MessageRejected: 400,
   Throttling: 400,
   InternalFailure: 500,
-  RequestEntityTooLarge: 413,
 };
 
 export interface SesError {
@@ -103,8 +117,11 @@ export type SendBounceParse =
   | { readonly ok: false; readonly error: SesError };
 
 /**
- * Bounds on field sizes. SES documents only the extension-field ones; the others keep every
- * rendered header line within RFC 5322 §2.1.1's 998 characters and the report a sane size.
+ * Bounds on field sizes and counts. SES documents only the extension-field ones
+ * (https://docs.aws.amazon.com/ses/latest/APIReference/API_ExtensionField.html); its model has
+ * no other length limit and no maximum number of recipients. The others are this endpoint's
+ * own: they keep every rendered header line within RFC 5322 §2.1.1's 998 characters and the
+ * report a sane size, and ses-bouncer itself sends at most 50 recipients a call.
  */
 export const SendBounceLimits = {
   /** RFC 5321 §4.5.3.1.3: a path is at most 256 octets including the angle brackets. */
@@ -122,6 +139,12 @@ export const SendBounceLimits = {
   extensionValueLength: 2048,
 } as const;
 
+/** An error message names this many problems and counts the rest, each problem cut to a bounded length. */
+export const ErrorMessageLimits = {
+  listedProblems: 5,
+  problemLength: 300,
+} as const;
+
 // RFC 3463 §2: class "." subject "." detail, with 1–3 digit subject and detail.
 const DSN_STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
 // RFC 3464 §2.2.2/§2.3.6: `mta-name-type ; mta-name` and `diagnostic-type ; *text`.
@@ -133,18 +156,23 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
 // Non-ASCII (IDN) domains must arrive as A-labels: SES v1 does not speak SMTPUTF8 (RFC 6531).
 const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const MEMBER_INDEX = /^\d+$/;
 
 export interface Mailbox {
   readonly displayName?: string;
   readonly address: string;
 }
 
-/** `addr@domain` or `Display Name <addr@domain>` (display name optionally quoted); undefined when neither. */
+/**
+ * `addr@domain` or `Display Name <addr@domain>` (display name optionally quoted); undefined when
+ * neither. Found with index searches, not a backtracking pattern, so time is linear in the length.
+ */
 export function parseMailbox(value: string): Mailbox | undefined {
-  const named = /^(.*?)\s*<([^<>]*)>$/s.exec(value);
-  const address = named ? named[2]! : value;
+  const open = value.endsWith('>') ? value.lastIndexOf('<') : -1;
+  const named = open >= 0 && value.indexOf('>', open) === value.length - 1;
+  const address = named ? value.slice(open + 1, -1) : value;
   if (!isAddress(address)) return undefined;
-  const rawName = named?.[1]?.trim() ?? '';
+  const rawName = named ? value.slice(0, open).trim() : '';
   const displayName = rawName.startsWith('"') && rawName.endsWith('"') && rawName.length >= 2
     ? rawName.slice(1, -1).replace(/\\(.)/g, '$1')
     : rawName;
@@ -157,126 +185,252 @@ export function isAddress(value: string): boolean {
     && !value.slice(0, at).endsWith('.') && !value.includes('..') && DOMAIN.test(value.slice(at + 1));
 }
 
+/** Cuts a value quoted in a message. */
+export function truncate(value: string, max = 64): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}
+
+const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Reads `application/x-www-form-urlencoded` bytes (an awsQuery POST body, or the query string
+ * of a GET) into `params`, in one pass. Unlike URLSearchParams it refuses what it would have to
+ * guess at: a parameter given twice (awsQuery names every list member by its own number, so no
+ * client sends one twice, and which value counts would be a guess) and bytes that are not UTF-8
+ * after percent-decoding (URLSearchParams turns them into U+FFFD silently). A `%` not followed
+ * by two hex digits stays as it is, as URLSearchParams keeps it.
+ */
+export function readQueryForm(bytes: Uint8Array, params: Map<string, string>): SesError | undefined {
+  for (let start = 0; start <= bytes.length;) {
+    let end = bytes.indexOf(0x26 /* & */, start);
+    if (end < 0) end = bytes.length;
+    if (end > start) {
+      const pair = bytes.subarray(start, end);
+      const eq = pair.indexOf(0x3d /* = */);
+      const key = formDecode(eq < 0 ? pair : pair.subarray(0, eq));
+      if (key === undefined) return sesError(SesErrorCode.InvalidQueryParameter, 'A parameter name is not valid UTF-8.');
+      const value = eq < 0 ? '' : formDecode(pair.subarray(eq + 1));
+      if (value === undefined) return sesError(SesErrorCode.InvalidParameterValue, `The value of ${truncate(printable(key))} is not valid UTF-8.`);
+      if (params.has(key)) return sesError(SesErrorCode.InvalidQueryParameter, `The parameter ${truncate(printable(key))} is given more than once.`);
+      params.set(key, value);
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/** Percent-decodes (with `+` as space) and reads the bytes as UTF-8; undefined when they are not UTF-8. */
+function formDecode(raw: Uint8Array): string | undefined {
+  let bytes = raw;
+  if (raw.includes(0x25 /* % */) || raw.includes(0x2b /* + */)) {
+    const out = new Uint8Array(raw.length);
+    let length = 0;
+    for (let i = 0; i < raw.length; i += 1) {
+      const byte = raw[i]!;
+      const high = byte === 0x25 && i + 2 < raw.length ? hexValue(raw[i + 1]!) : -1;
+      const low = high >= 0 ? hexValue(raw[i + 2]!) : -1;
+      if (low >= 0) {
+        out[length++] = high * 16 + low;
+        i += 2;
+      } else {
+        out[length++] = byte === 0x2b ? 0x20 : byte;
+      }
+    }
+    bytes = out.subarray(0, length);
+  }
+  try {
+    return FATAL_UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x41 && byte <= 0x46) return byte - 0x37;
+  if (byte >= 0x61 && byte <= 0x66) return byte - 0x57;
+  return -1;
+}
+
+const CONTROL_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Control characters (and the line separators U+2028, U+2029) escaped as `\n`, `\u0000`…, for a value quoted in a message or a log line. */
+export function printable(value: string): string {
+  return value.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => CONTROL_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * Reads and validates a SendBounce request from its awsQuery parameters. Shape violations
  * (a required member missing, a value outside an enum) are reported all at once as SES's
- * model layer does (`ValidationError`, "N validation errors detected: …"); semantic ones
- * (malformed address, status, date, length, control characters) as `InvalidParameterValue`.
+ * model layer does (`ValidationError`, "N validation errors detected: …"), the first few
+ * named and the rest counted; semantic ones (malformed address, status, date, length,
+ * control characters) as `InvalidParameterValue`, the first one found.
+ *
+ * One pass over the parameters builds a tree of their dotted names; reading it is a lookup
+ * per member, so the time is linear in the size of the request.
  */
-export function parseSendBounce(params: URLSearchParams): SendBounceParse {
-  const reader = new ParamReader(params);
-  const request = readRequest(reader);
-  if (reader.shapeErrors.length > 0) {
-    const count = reader.shapeErrors.length;
-    const noun = count === 1 ? 'validation error' : 'validation errors';
-    return { ok: false, error: sesError(SesErrorCode.ValidationError, `${count} ${noun} detected: ${reader.shapeErrors.join('; ')}`) };
+export function parseSendBounce(params: Iterable<readonly [string, string]>): SendBounceParse {
+  const root = new ParamNode();
+  for (const [key, value] of params) {
+    if (!root.insert(key, value)) {
+      return { ok: false, error: sesError(SesErrorCode.InvalidQueryParameter, `The parameter ${truncate(printable(key))} is given more than once.`) };
+    }
   }
-  const invalid = reader.valueErrors[0];
-  if (invalid !== undefined) return { ok: false, error: sesError(SesErrorCode.InvalidParameterValue, invalid) };
+  const reader = new ProblemReport();
+  const request = readRequest(reader, root);
+  if (reader.shapeCount > 0) return { ok: false, error: sesError(SesErrorCode.ValidationError, reader.validationMessage()) };
+  if (reader.valueError !== undefined) return { ok: false, error: sesError(SesErrorCode.InvalidParameterValue, reader.valueError) };
   return { ok: true, request };
 }
 
-/** Collects problems while reading, so that one pass reports every shape error. */
-class ParamReader {
-  readonly shapeErrors: string[] = [];
-  readonly valueErrors: string[] = [];
-  constructor(private readonly params: URLSearchParams) {}
+/**
+ * The deepest parameter SendBounce reads has 8 dotted segments
+ * (BouncedRecipientInfoList.member.N.RecipientDsnFields.ExtensionFields.member.M.Name);
+ * whatever follows the 8th dot stays in the 8th segment, so a name of a thousand dots costs
+ * one node per segment read, not a node per dot.
+ */
+const MAX_DEPTH = 8;
 
-  /** A scalar; the empty string counts as absent, as an empty required value is no value. */
-  optional(key: string): string | undefined {
-    const value = this.params.get(key);
-    return value === null || value === '' ? undefined : value;
+/** One dotted segment of parameter names: `a.b=v` is root → a → b, with value v. */
+class ParamNode {
+  value: string | undefined;
+  private children: Map<string, ParamNode> | undefined;
+
+  get(name: string): ParamNode | undefined {
+    return this.children?.get(name);
   }
 
-  required(key: string, path: string): string {
-    const value = this.optional(key);
-    if (value === undefined) this.shapeErrors.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
-    return value ?? '';
-  }
-
-  has(prefix: string): boolean {
-    for (const key of this.params.keys()) if (key === prefix || key.startsWith(`${prefix}.`)) return true;
-    return false;
-  }
-
-  /** The member numbers of `prefix.member.N.*`, ascending; awsQuery numbers list members from 1. */
-  members(prefix: string): number[] {
-    const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.member\\.(\\d+)(\\.|$)`);
-    const indexes = new Set<number>();
-    for (const key of this.params.keys()) {
-      const match = pattern.exec(key);
-      if (match) indexes.add(Number(match[1]));
+  /** False when the name was already given: distinct names are distinct nodes. */
+  insert(key: string, value: string): boolean {
+    let node: ParamNode = this;
+    let start = 0;
+    for (let depth = 1; ; depth += 1) {
+      const dot = depth < MAX_DEPTH ? key.indexOf('.', start) : -1;
+      const segment = dot < 0 ? key.slice(start) : key.slice(start, dot);
+      node.children ??= new Map();
+      let next = node.children.get(segment);
+      if (next === undefined) {
+        next = new ParamNode();
+        node.children.set(segment, next);
+      }
+      node = next;
+      if (dot < 0) break;
+      start = dot + 1;
     }
-    return [...indexes].sort((a, b) => a - b);
+    if (node.value !== undefined) return false;
+    node.value = value;
+    return true;
   }
 
-  enumValue<T extends string>(key: string, path: string, values: readonly T[], required: boolean): T | undefined {
-    const value = required ? this.required(key, path) : this.optional(key);
-    if (value === undefined || value === '') return undefined;
-    if ((values as readonly string[]).includes(value)) return value as T;
-    this.shapeErrors.push(
-      `Value '${value}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`,
-    );
-    return undefined;
+  /** The members of the awsQuery list here (`member.N.*`), ascending by N; awsQuery numbers them from 1. */
+  members(): [string, ParamNode][] {
+    const list = this.get('member')?.children;
+    if (list === undefined) return [];
+    const members: [string, ParamNode][] = [];
+    for (const entry of list) if (MEMBER_INDEX.test(entry[0])) members.push(entry);
+    return members.sort((a, b) => Number(a[0]) - Number(b[0]));
+  }
+}
+
+/** The problems found while reading: every shape error counted, a few kept, and the first value error. */
+class ProblemReport {
+  shapeCount = 0;
+  private readonly shapeErrors: string[] = [];
+  valueError: string | undefined;
+
+  shape(message: string): void {
+    this.shapeCount += 1;
+    if (this.shapeErrors.length < ErrorMessageLimits.listedProblems) this.shapeErrors.push(truncate(message, ErrorMessageLimits.problemLength));
   }
 
   invalid(message: string): void {
-    this.valueErrors.push(message);
+    this.valueError ??= truncate(message, ErrorMessageLimits.problemLength);
+  }
+
+  validationMessage(): string {
+    const count = this.shapeCount;
+    const noun = count === 1 ? 'validation error' : 'validation errors';
+    const rest = count - this.shapeErrors.length;
+    const more = rest > 0 ? `; … and ${rest.toLocaleString('en-US')} more` : '';
+    return `${count.toLocaleString('en-US')} ${noun} detected: ${this.shapeErrors.join('; ')}${more}`;
+  }
+
+  /** A scalar; the empty string counts as absent, as an empty required value is no value. */
+  optional(node: ParamNode | undefined): string | undefined {
+    const value = node?.value;
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  required(node: ParamNode | undefined, path: string): string {
+    const value = this.optional(node);
+    if (value === undefined) this.shape(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
+    return value ?? '';
+  }
+
+  enumValue<T extends string>(node: ParamNode | undefined, path: string, values: readonly T[], required: boolean): T | undefined {
+    const value = required ? this.required(node, path) : this.optional(node);
+    if (value === undefined || value === '') return undefined;
+    if ((values as readonly string[]).includes(value)) return value as T;
+    this.shape(`Value '${truncate(value)}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`);
+    return undefined;
   }
 }
 
-function readRequest(r: ParamReader): SendBounceRequest {
-  const OriginalMessageId = r.required('OriginalMessageId', 'originalMessageId');
-  checkText(r, 'OriginalMessageId', OriginalMessageId, SendBounceLimits.messageIdLength, true);
-  const BounceSender = r.required('BounceSender', 'bounceSender');
+function readRequest(r: ProblemReport, root: ParamNode): SendBounceRequest {
+  const OriginalMessageId = r.required(root.get('OriginalMessageId'), 'originalMessageId');
+  if (OriginalMessageId) checkText(r, 'OriginalMessageId', OriginalMessageId, SendBounceLimits.messageIdLength, true);
+  const BounceSender = r.required(root.get('BounceSender'), 'bounceSender');
   if (BounceSender) checkMailbox(r, 'BounceSender', BounceSender);
-  const Explanation = r.optional('Explanation');
+  const Explanation = r.optional(root.get('Explanation'));
   if (Explanation !== undefined) checkText(r, 'Explanation', Explanation, SendBounceLimits.explanationLength, false);
-  const BounceSenderArn = r.optional('BounceSenderArn');
+  const BounceSenderArn = r.optional(root.get('BounceSenderArn'));
   if (BounceSenderArn !== undefined) checkText(r, 'BounceSenderArn', BounceSenderArn, SendBounceLimits.arnLength, true);
-  const MessageDsn = r.has('MessageDsn') ? readMessageDsn(r) : undefined;
-  const BouncedRecipientInfoList = readRecipients(r);
+  const dsn = root.get('MessageDsn');
+  const MessageDsn = dsn === undefined ? undefined : readMessageDsn(r, dsn);
+  const BouncedRecipientInfoList = readRecipients(r, root.get('BouncedRecipientInfoList'));
   return omitUndefined({ OriginalMessageId, BounceSender, Explanation, MessageDsn, BouncedRecipientInfoList, BounceSenderArn });
 }
 
-function readMessageDsn(r: ParamReader): MessageDsn {
-  const ReportingMta = r.required('MessageDsn.ReportingMta', 'messageDsn.reportingMta');
+function readMessageDsn(r: ProblemReport, dsn: ParamNode): MessageDsn {
+  const ReportingMta = r.required(dsn.get('ReportingMta'), 'messageDsn.reportingMta');
   if (ReportingMta) checkTyped(r, 'MessageDsn.ReportingMta', ReportingMta, SendBounceLimits.mtaLength);
-  const ArrivalDate = readDate(r, 'MessageDsn.ArrivalDate');
-  const ExtensionFields = readExtensionFields(r, 'MessageDsn.ExtensionFields', 'messageDsn.extensionFields');
+  const ArrivalDate = readDate(r, 'MessageDsn.ArrivalDate', dsn.get('ArrivalDate'));
+  const ExtensionFields = readExtensionFields(r, dsn.get('ExtensionFields'), 'MessageDsn.ExtensionFields', 'messageDsn.extensionFields');
   return omitUndefined({ ReportingMta, ArrivalDate, ExtensionFields });
 }
 
-function readRecipients(r: ParamReader): BouncedRecipientInfo[] {
+function readRecipients(r: ProblemReport, list: ParamNode | undefined): BouncedRecipientInfo[] {
   const prefix = 'BouncedRecipientInfoList';
-  const indexes = r.members(prefix);
-  if (!r.has(prefix)) {
-    r.required(prefix, 'bouncedRecipientInfoList');
+  if (list === undefined) {
+    r.required(undefined, 'bouncedRecipientInfoList');
     return [];
   }
-  if (indexes.length === 0) r.invalid('BouncedRecipientInfoList must contain at least one BouncedRecipientInfo.');
-  if (indexes.length > SendBounceLimits.recipients) {
-    r.invalid(`BouncedRecipientInfoList has ${indexes.length} members; at most ${SendBounceLimits.recipients} are allowed.`);
+  const members = list.members();
+  // SES's model: BouncedRecipientInfoList is required and has at least one member.
+  if (members.length === 0) r.invalid('BouncedRecipientInfoList must contain at least one BouncedRecipientInfo.');
+  if (members.length > SendBounceLimits.recipients) {
+    r.invalid(`BouncedRecipientInfoList has ${members.length} members; at most ${SendBounceLimits.recipients} are allowed.`);
   }
-  return indexes.map((n) => readRecipient(r, `${prefix}.member.${n}`, `bouncedRecipientInfoList.${n}.member`));
+  return members.map(([n, member]) => readRecipient(r, member, `${prefix}.member.${n}`, `bouncedRecipientInfoList.${n}.member`));
 }
 
-function readRecipient(r: ParamReader, key: string, path: string): BouncedRecipientInfo {
-  const Recipient = r.required(`${key}.Recipient`, `${path}.recipient`);
+function readRecipient(r: ProblemReport, member: ParamNode, key: string, path: string): BouncedRecipientInfo {
+  const Recipient = r.required(member.get('Recipient'), `${path}.recipient`);
   if (Recipient) checkAddress(r, `${key}.Recipient`, Recipient);
-  const RecipientArn = r.optional(`${key}.RecipientArn`);
+  const RecipientArn = r.optional(member.get('RecipientArn'));
   if (RecipientArn !== undefined) checkText(r, `${key}.RecipientArn`, RecipientArn, SendBounceLimits.arnLength, true);
-  const bounceType = r.enumValue(`${key}.BounceType`, `${path}.bounceType`, Object.values(BounceType), false);
-  const hasDsnFields = r.has(`${key}.RecipientDsnFields`);
-  if (r.optional(`${key}.BounceType`) === undefined && !hasDsnFields) {
+  const bounceType = r.enumValue(member.get('BounceType'), `${path}.bounceType`, Object.values(BounceType), false);
+  const dsnFields = member.get('RecipientDsnFields');
+  // SES's model: each BouncedRecipientInfo needs a BounceType or RecipientDsnFields.
+  if (r.optional(member.get('BounceType')) === undefined && dsnFields === undefined) {
     r.invalid(`${key}: either BounceType or RecipientDsnFields must be given.`);
   }
-  const RecipientDsnFields = hasDsnFields ? readDsnFields(r, `${key}.RecipientDsnFields`, `${path}.recipientDsnFields`) : undefined;
+  const RecipientDsnFields = dsnFields === undefined ? undefined : readDsnFields(r, dsnFields, `${key}.RecipientDsnFields`, `${path}.recipientDsnFields`);
   return omitUndefined({ Recipient, RecipientArn, BounceType: bounceType, RecipientDsnFields });
 }
 
-function readDsnFields(r: ParamReader, key: string, path: string): RecipientDsnFields {
-  const FinalRecipient = r.optional(`${key}.FinalRecipient`);
+function readDsnFields(r: ProblemReport, fields: ParamNode, key: string, path: string): RecipientDsnFields {
+  const FinalRecipient = r.optional(fields.get('FinalRecipient'));
   if (FinalRecipient !== undefined) {
     // SES writes `Final-Recipient: rfc822; <FinalRecipient>` itself; a prefix here would be doubled.
     if (/^\s*rfc822\s*;/i.test(FinalRecipient)) {
@@ -285,29 +439,34 @@ function readDsnFields(r: ParamReader, key: string, path: string): RecipientDsnF
       checkAddress(r, `${key}.FinalRecipient`, FinalRecipient);
     }
   }
-  const Action = r.enumValue(`${key}.Action`, `${path}.action`, Object.values(DsnAction), true) ?? DsnAction.Failed;
-  const Status = r.required(`${key}.Status`, `${path}.status`);
+  const Action = r.enumValue(fields.get('Action'), `${path}.action`, Object.values(DsnAction), true) ?? DsnAction.Failed;
+  const Status = r.required(fields.get('Status'), `${path}.status`);
   if (Status && !DSN_STATUS.test(Status)) {
-    r.invalid(`${key}.Status '${truncate(Status)}' is not an RFC 3463 status code (class.subject.detail, e.g. 5.1.1).`);
+    r.invalid(`${key}.Status '${truncate(printable(Status))}' is not an RFC 3463 status code (class.subject.detail, e.g. 5.1.1).`);
   }
-  const RemoteMta = r.optional(`${key}.RemoteMta`);
+  const RemoteMta = r.optional(fields.get('RemoteMta'));
   if (RemoteMta !== undefined) checkTyped(r, `${key}.RemoteMta`, RemoteMta, SendBounceLimits.mtaLength);
-  const DiagnosticCode = r.optional(`${key}.DiagnosticCode`);
+  const DiagnosticCode = r.optional(fields.get('DiagnosticCode'));
   if (DiagnosticCode !== undefined) checkTyped(r, `${key}.DiagnosticCode`, DiagnosticCode, SendBounceLimits.diagnosticCodeLength);
-  const LastAttemptDate = readDate(r, `${key}.LastAttemptDate`);
-  const ExtensionFields = readExtensionFields(r, `${key}.ExtensionFields`, `${path}.extensionFields`);
+  const LastAttemptDate = readDate(r, `${key}.LastAttemptDate`, fields.get('LastAttemptDate'));
+  const ExtensionFields = readExtensionFields(r, fields.get('ExtensionFields'), `${key}.ExtensionFields`, `${path}.extensionFields`);
   return omitUndefined({ FinalRecipient, Action, RemoteMta, Status, DiagnosticCode, LastAttemptDate, ExtensionFields });
 }
 
-function readExtensionFields(r: ParamReader, key: string, path: string): ExtensionField[] | undefined {
-  const indexes = r.members(key);
-  if (indexes.length === 0) return undefined;
-  if (indexes.length > SendBounceLimits.extensionFields) {
-    r.invalid(`${key} has ${indexes.length} members; at most ${SendBounceLimits.extensionFields} are allowed.`);
+/**
+ * SES's ExtensionField: Name and Value required; the name 1 to 50 letters, digits and dashes;
+ * the value 2048 characters or fewer, without CR or LF
+ * (https://docs.aws.amazon.com/ses/latest/APIReference/API_ExtensionField.html).
+ */
+function readExtensionFields(r: ProblemReport, list: ParamNode | undefined, key: string, path: string): ExtensionField[] | undefined {
+  const members = list?.members() ?? [];
+  if (members.length === 0) return undefined;
+  if (members.length > SendBounceLimits.extensionFields) {
+    r.invalid(`${key} has ${members.length} members; at most ${SendBounceLimits.extensionFields} are allowed.`);
   }
-  return indexes.map((n) => {
-    const Name = r.required(`${key}.member.${n}.Name`, `${path}.${n}.member.name`);
-    const Value = r.required(`${key}.member.${n}.Value`, `${path}.${n}.member.value`);
+  return members.map(([n, member]) => {
+    const Name = r.required(member.get('Name'), `${path}.${n}.member.name`);
+    const Value = r.required(member.get('Value'), `${path}.${n}.member.value`);
     if (Name && !EXTENSION_FIELD_NAME.test(Name)) {
       r.invalid(`${key}.member.${n}.Name must be 1 to 50 characters of a-z, A-Z, 0-9 and dashes.`);
     } else if (STANDARD_DSN_FIELDS.has(Name.toLowerCase())) {
@@ -318,12 +477,12 @@ function readExtensionFields(r: ParamReader, key: string, path: string): Extensi
   });
 }
 
-function readDate(r: ParamReader, key: string): Date | undefined {
-  const value = r.optional(key);
+function readDate(r: ProblemReport, key: string, node: ParamNode | undefined): Date | undefined {
+  const value = r.optional(node);
   if (value === undefined) return undefined;
   const date = new Date(value);
   if (!ISO_8601.test(value) || Number.isNaN(date.getTime())) {
-    r.invalid(`${key} '${truncate(value)}' is not an ISO 8601 timestamp.`);
+    r.invalid(`${key} '${truncate(printable(value))}' is not an ISO 8601 timestamp.`);
     return undefined;
   }
   return date;
@@ -332,33 +491,33 @@ function readDate(r: ParamReader, key: string): Date | undefined {
 /**
  * Rejects control characters in every field: each one ends up in a header or a DSN field,
  * where CR or LF would start a new field (header injection). DSN fields must be US-ASCII
- * (RFC 3464 §2.1: they are RFC 822 header fields), so `asciiOnly` is set for those.
+ * (RFC 3464 §2.1: they are RFC 822 header fields), so `asciiOnly` is set for those. True when
+ * the value is within its length, so that the callers' format checks only ever see bounded text.
  */
-function checkText(r: ParamReader, key: string, value: string, maxLength: number, asciiOnly: boolean): void {
+function checkText(r: ProblemReport, key: string, value: string, maxLength: number, asciiOnly: boolean): boolean {
   if (CONTROL.test(value)) r.invalid(`${key} must not contain control characters such as CR or LF.`);
   else if (asciiOnly && !PRINTABLE_ASCII.test(value)) r.invalid(`${key} must contain only printable US-ASCII characters.`);
-  if (value.length > maxLength) r.invalid(`${key} is ${value.length} characters long; at most ${maxLength} are allowed.`);
+  if (value.length <= maxLength) return true;
+  r.invalid(`${key} is ${value.length} characters long; at most ${maxLength} are allowed.`);
+  return false;
 }
 
-function checkTyped(r: ParamReader, key: string, value: string, maxLength: number): void {
-  checkText(r, key, value, maxLength, true);
-  if (!TYPED_VALUE.test(value)) r.invalid(`${key} '${truncate(value)}' must have the form "type; value" (RFC 3464), e.g. "dns; mx.example.com".`);
+function checkTyped(r: ProblemReport, key: string, value: string, maxLength: number): void {
+  if (checkText(r, key, value, maxLength, true) && !TYPED_VALUE.test(value)) {
+    r.invalid(`${key} '${truncate(value)}' must have the form "type; value" (RFC 3464), e.g. "dns; mx.example.com".`);
+  }
 }
 
-function checkAddress(r: ParamReader, key: string, value: string): void {
-  checkText(r, key, value, SendBounceLimits.addressLength, true);
+function checkAddress(r: ProblemReport, key: string, value: string): void {
+  if (!checkText(r, key, value, SendBounceLimits.addressLength, true)) return;
   if (!value.includes('@')) r.invalid(`${key}: Missing final '@domain'`);
   else if (!isAddress(value)) r.invalid(`${key}: Illegal address`);
 }
 
-function checkMailbox(r: ParamReader, key: string, value: string): void {
-  checkText(r, key, value, SendBounceLimits.mailboxLength, false);
+function checkMailbox(r: ProblemReport, key: string, value: string): void {
+  if (!checkText(r, key, value, SendBounceLimits.mailboxLength, false)) return;
   if (!value.includes('@')) r.invalid(`${key}: Missing final '@domain'`);
   else if (!parseMailbox(value)) r.invalid(`${key}: Illegal address`);
-}
-
-function truncate(value: string): string {
-  return value.length > 64 ? `${value.slice(0, 64)}…` : value;
 }
 
 function omitUndefined<T extends object>(value: T): T {

@@ -74,6 +74,17 @@ describe('ses-bouncer serve-ses', () => {
     expect(other.stderr).toMatch(/InvalidAction/);
   });
 
+  it('logs a refused 1 MiB request of 18,000 members as one short line on stderr (it was a 7.5 MB line)', async () => {
+    let body = 'Action=SendBounce&Version=2010-12-01&OriginalMessageId=huge&BounceSender=m%40example.com';
+    for (let n = 1; n <= 18_000; n += 1) body += `&BouncedRecipientInfoList.member.${n}.BounceType=Gone`;
+    const response = await fetch(url, { method: 'POST', body, headers: { authorization: 'AWS4-HMAC-SHA256 Credential=A/20240101/eu-west-1/ses/aws4_request', 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(response.status).toBe(400);
+    expect((await response.text()).length).toBeLessThan(4096);
+    const line = (await waitFor(io.stderr, /^SendBounce: 400 ValidationError: 36,000 validation errors detected: .*$/m))[0];
+    expect(line).toMatch(/; … and 35,995 more$/);
+    expect(line.length).toBeLessThan(2000);
+  });
+
   it('refuses a port that is in use with one line and a non-zero exit', async () => {
     const port = new URL(url).port;
     const second = cli('serve-ses', '--port', port, '--out', out);

@@ -1,10 +1,13 @@
 import fc from 'fast-check';
 import {
+  ErrorMessageLimits,
   escapeXml,
   isAddress,
   newSesMessageId,
   parseMailbox,
   parseSendBounce,
+  printable,
+  readQueryForm,
   serializeErrorResponse,
   serializeSendBounceResponse,
   sesError,
@@ -138,9 +141,160 @@ describe('parseSendBounce', () => {
     expect(error.message).toContain('control characters');
   });
 
+  it.each([
+    ['a 50-character extension name', `&MessageDsn.ExtensionFields.member.1.Name=${'N'.repeat(50)}&MessageDsn.ExtensionFields.member.1.Value=v`],
+    ['a 2048-character extension value', `&MessageDsn.ExtensionFields.member.1.Name=X-A&MessageDsn.ExtensionFields.member.1.Value=${'v'.repeat(2048)}`],
+    ['an extension name of digits and dashes', '&MessageDsn.ExtensionFields.member.1.Name=1-2-3&MessageDsn.ExtensionFields.member.1.Value=v'],
+  ])('accepts %s (the limits SES documents for ExtensionField)', (_name, fields) => {
+    expect(parse(`${MINIMAL}&MessageDsn.ReportingMta=dns%3B%20mx${fields}`).ok).toBe(true);
+  });
+
+  it.each([
+    ['a 51-character extension name', `&MessageDsn.ExtensionFields.member.1.Name=${'N'.repeat(51)}&MessageDsn.ExtensionFields.member.1.Value=v`, 'InvalidParameterValue', '1 to 50 characters'],
+    ['an extension name with a space', '&MessageDsn.ExtensionFields.member.1.Name=X%20A&MessageDsn.ExtensionFields.member.1.Value=v', 'InvalidParameterValue', '1 to 50 characters'],
+    ['an extension field without a name', '&MessageDsn.ExtensionFields.member.1.Value=v', 'ValidationError', "Value null at 'messageDsn.extensionFields.1.member.name'"],
+    ['a recipient’s extension value with a bare CR', `&${R1}.RecipientDsnFields.Action=failed&${R1}.RecipientDsnFields.Status=5.1.1&${R1}.RecipientDsnFields.ExtensionFields.member.1.Name=X-A&${R1}.RecipientDsnFields.ExtensionFields.member.1.Value=a%0Db`, 'InvalidParameterValue', 'control characters'],
+    ['a recipient’s extension value over 2048 characters', `&${R1}.RecipientDsnFields.Action=failed&${R1}.RecipientDsnFields.Status=5.1.1&${R1}.RecipientDsnFields.ExtensionFields.member.1.Name=X-A&${R1}.RecipientDsnFields.ExtensionFields.member.1.Value=${'v'.repeat(2049)}`, 'InvalidParameterValue', 'at most 2048'],
+  ])('refuses %s', (_name, fields, code, message) => {
+    const error = errorOf(`${MINIMAL}&MessageDsn.ReportingMta=dns%3B%20mx${fields}`);
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(message);
+  });
+
+  it.each([
+    ['a list with no members', 'BouncedRecipientInfoList.foo=bar', 'InvalidParameterValue', 'at least one'],
+    ['a member with nothing but its number', 'BouncedRecipientInfoList.member.1=', 'ValidationError', "Value null at 'bouncedRecipientInfoList.1.member.recipient'"],
+    ['a member with neither bounce type nor DSN fields', 'BouncedRecipientInfoList.member.1.Recipient=a%40b.com', 'InvalidParameterValue', 'either BounceType or RecipientDsnFields'],
+    ['a member whose DSN fields lack action and status', 'BouncedRecipientInfoList.member.1.Recipient=a%40b.com&BouncedRecipientInfoList.member.1.RecipientDsnFields.FinalRecipient=a%40b.com', 'ValidationError', '2 validation errors detected'],
+  ])('refuses %s', (_name, list, code, message) => {
+    const error = errorOf(`Action=SendBounce&Version=2010-12-01&OriginalMessageId=abc&BounceSender=m%40x.com&${list}`);
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(message);
+  });
+
+  it('refuses a parameter given twice instead of picking one of its values', () => {
+    expect(errorOf(`${MINIMAL}&BounceSender=other%40x.com`)).toEqual({ code: 'InvalidQueryParameter', message: 'The parameter BounceSender is given more than once.' });
+  });
+
   it('accepts a bounce sender with a quoted display name and a non-ASCII explanation', () => {
     const result = parse(MINIMAL.replace('m%40x.com', encodeURIComponent('"Mail, Delivery" <m@x.com>')) + '&Explanation=Empf%C3%A4nger%20unbekannt');
     expect(result.ok).toBe(true);
+  });
+});
+
+/** The request of task 1: just under 1 MiB, 18,000 members, each with an unknown bounce type and no address. */
+function eighteenThousandMembers(): string {
+  let body = 'Action=SendBounce&Version=2010-12-01&OriginalMessageId=abc&BounceSender=m%40x.com';
+  for (let n = 1; n <= 18_000; n += 1) body += `&BouncedRecipientInfoList.member.${n}.BounceType=Gone`;
+  return body;
+}
+
+describe('parseSendBounce on hostile requests', () => {
+  it('reads an 18,000-member request in linear time (it took 12 s when each member rescanned every parameter)', () => {
+    const body = eighteenThousandMembers();
+    expect(body.length).toBeLessThan(1024 * 1024);
+    const started = performance.now();
+    const result = parse(body);
+    // A generous bound: it takes about 50 ms; the quadratic reading took seconds.
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(result.ok).toBe(false);
+  });
+
+  it('names the first five problems and counts the rest, in a message of a few hundred characters', () => {
+    const { code, message } = errorOf(eighteenThousandMembers());
+    expect(code).toBe('ValidationError');
+    expect(message).toMatch(/^36,000 validation errors detected: Value null at 'bouncedRecipientInfoList\.1\.member\.recipient' failed to satisfy constraint: Member must not be null; /);
+    expect(message.split('; ')).toHaveLength(ErrorMessageLimits.listedProblems + 1);
+    expect(message).toMatch(/; … and 35,995 more$/);
+    expect(message.length).toBeLessThan(2048);
+  });
+
+  it('cuts a long value or member number quoted in a problem', () => {
+    const longValue = errorOf(MINIMAL.replace('DoesNotExist', 'x'.repeat(100_000)));
+    expect(longValue.message).toContain(`Value '${'x'.repeat(64)}…' at`);
+    expect(longValue.message.length).toBeLessThan(1000);
+    const longIndex = errorOf(`${MINIMAL}&BouncedRecipientInfoList.member.${'9'.repeat(100_000)}.BounceType=Undefined`);
+    expect(longIndex.message.length).toBeLessThanOrEqual(ErrorMessageLimits.problemLength + 100);
+  });
+
+  it('keeps a problem’s message short whatever the value', () => {
+    const error = errorOf(`${MINIMAL}&MessageDsn.ReportingMta=dns%3B%20mx&MessageDsn.ArrivalDate=${'9'.repeat(100_000)}`);
+    expect(error.code).toBe('InvalidParameterValue');
+    expect(error.message.length).toBeLessThan(200);
+  });
+
+  it('checks a megabyte-long bounce sender in linear time (the display-name pattern backtracked quadratically)', () => {
+    const started = performance.now();
+    const error = errorOf(MINIMAL.replace('m%40x.com', `${'%20'.repeat(1_000_000)}%40`));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(error.message).toBe('BounceSender is 1000001 characters long; at most 512 are allowed.');
+  });
+
+  it('reads parameter names of a million dots or segments in linear time', () => {
+    const started = performance.now();
+    const error = errorOf(`${MINIMAL}&${'.'.repeat(1_000_000)}=x&MessageDsn${'.a'.repeat(400_000)}=y`);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(error.message).toContain("Value null at 'messageDsn.reportingMta'");
+  });
+});
+
+describe('readQueryForm', () => {
+  const read = (bytes: string | Uint8Array, params = new Map<string, string>()) => {
+    const error = readQueryForm(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes, params);
+    return error ?? Object.fromEntries(params);
+  };
+
+  it('reads the body the AWS SDK sends as URLSearchParams does', () => {
+    expect(read(Buffer.from(SDK_BODY))).toEqual(Object.fromEntries(new URLSearchParams(SDK_BODY)));
+  });
+
+  it('decodes any names and values that were form-encoded, as URLSearchParams does', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' })), { selector: ([key]) => key }), (pairs) => {
+        const body = new URLSearchParams(pairs).toString();
+        expect(read(Buffer.from(body))).toEqual(Object.fromEntries(new URLSearchParams(body)));
+      }),
+    );
+  });
+
+  it('takes + as a space and leaves a % without two hex digits as it is', () => {
+    expect(read('a=x+y&b=100%&c=%zz%4&d=%41%e2%82%ac')).toEqual({ a: 'x y', b: '100%', c: '%zz%4', d: 'A€' });
+  });
+
+  it('ignores empty pairs and reads a name without = as an empty value', () => {
+    expect(read('&&a&b=&=c&')).toEqual({ a: '', b: '', '': 'c' });
+  });
+
+  it('refuses a parameter given twice, also across the query string and the body', () => {
+    expect(read('Action=SendBounce&Action=ListIdentities')).toMatchObject({ code: 'InvalidQueryParameter', httpStatus: 400, message: 'The parameter Action is given more than once.' });
+    const params = new Map<string, string>();
+    expect(readQueryForm(Buffer.from('Action=SendBounce'), params)).toBeUndefined();
+    expect(readQueryForm(Buffer.from('Action=SendEmail'), params)).toMatchObject({ code: 'InvalidQueryParameter' });
+  });
+
+  it.each([
+    ['a percent-encoded byte that is not UTF-8', 'Explanation=%FF', 'InvalidParameterValue', 'The value of Explanation is not valid UTF-8.'],
+    ['a raw byte that is not UTF-8', Buffer.from([...Buffer.from('Explanation=a'), 0xc3, 0x28]), 'InvalidParameterValue', 'The value of Explanation is not valid UTF-8.'],
+    ['an encoded lone surrogate (CESU-8)', 'Explanation=%ED%A0%80', 'InvalidParameterValue', 'The value of Explanation is not valid UTF-8.'],
+    ['a name that is not UTF-8', 'Expl%C0%AFanation=x', 'InvalidQueryParameter', 'A parameter name is not valid UTF-8.'],
+  ])('refuses %s instead of turning it into U+FFFD', (_name, body, code, message) => {
+    expect(read(body)).toMatchObject({ code, message, httpStatus: 400 });
+  });
+
+  it('keeps a U+FFFD the client really sent', () => {
+    expect(read('Explanation=%EF%BF%BD')).toEqual({ Explanation: '\ufffd' });
+  });
+
+  it('quotes a repeated name cut and with its control characters escaped', () => {
+    const error = readQueryForm(Buffer.from(`${'k'.repeat(1000)}%0A=1&${'k'.repeat(1000)}%0A=2`), new Map());
+    expect(error?.message).toBe(`The parameter ${'k'.repeat(64)}… is given more than once.`);
+    expect(readQueryForm(Buffer.from('a%0Ab=1&a%0Ab=2'), new Map())?.message).toBe('The parameter a\\nb is given more than once.');
+  });
+});
+
+describe('printable', () => {
+  it('escapes control characters and line separators, and nothing else', () => {
+    expect(printable('a\nb\r\tc\u0000\u007f\u0085\u2028é€<')).toBe('a\\nb\\r\\tc\\u0000\\u007f\\u0085\\u2028é€<');
   });
 });
 
@@ -182,6 +336,21 @@ describe('SES XML answers', () => {
   it('gives the service’s own failures type Receiver and HTTP 500, throttling HTTP 400', () => {
     expect(sesError(SesErrorCode.InternalFailure, 'x')).toMatchObject({ type: 'Receiver', httpStatus: 500 });
     expect(sesError(SesErrorCode.Throttling, 'x')).toMatchObject({ type: 'Sender', httpStatus: 400 });
+  });
+
+  it('answers each code with the HTTP status SES documents for it (API reference, Common Errors)', () => {
+    const statuses = Object.fromEntries(Object.values(SesErrorCode).map((code) => [code, sesError(code, 'x').httpStatus]));
+    expect(statuses).toEqual({
+      InvalidAction: 400,
+      MissingAction: 400,
+      MissingAuthenticationToken: 403,
+      ValidationError: 400,
+      InvalidParameterValue: 400,
+      InvalidQueryParameter: 400,
+      MessageRejected: 400,
+      Throttling: 400,
+      InternalFailure: 500,
+    });
   });
 
   it('escapes any string into well-formed XML character data', () => {
