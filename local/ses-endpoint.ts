@@ -333,7 +333,9 @@ const ABSOLUTE_PREFIX = /^https?:\/\/[^/?#]*/i;
  * The query string of a request target in origin form (`/path?query`) or absolute form
  * (`http://host/path?query`), RFC 9112 §3.2; undefined for anything else, such as `*`, `//[`
  * or `http://x:99999/`. SES takes its parameters from the query and the body, so the path is
- * only checked, not used: `//x:99999/` is a path (two segments, one empty) like any other.
+ * only checked, not used. An origin-form path that starts with `//` is valid HTTP, but it is
+ * what a client sends after mistaking a scheme-relative URL (`//host:port/`) for a path, and
+ * the WHATWG URL parser reads it as one: it is refused too, rather than served by accident.
  */
 export function requestQuery(target: string): string | undefined {
   let rest = target;
@@ -348,7 +350,8 @@ export function requestQuery(target: string): string | undefined {
     if (!rest.startsWith('/')) rest = `/${rest}`;
   }
   const mark = rest.indexOf('?');
-  if (!PATH.test(mark < 0 ? rest : rest.slice(0, mark))) return undefined;
+  const path = mark < 0 ? rest : rest.slice(0, mark);
+  if (!PATH.test(path) || path.startsWith('//')) return undefined;
   return mark < 0 ? '' : rest.slice(mark + 1);
 }
 

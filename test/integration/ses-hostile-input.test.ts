@@ -135,6 +135,7 @@ describe('local SES endpoint, hostile requests', () => {
 
   it.each([
     ['an authority instead of a path', '//['],
+    ['a scheme-relative URL with a port out of range', '//x:99999/'],
     ['an absolute URL with a bad host', 'http://['],
     ['an absolute URL with a port out of range', 'http://x:99999/'],
     ['the asterisk form', '*'],
@@ -149,10 +150,12 @@ describe('local SES endpoint, hostile requests', () => {
     expect(endpoint.stats).toMatchObject({ requests: 1, invalid: 1, accepted: 0 });
   });
 
-  it('serves a request whose path starts with two slashes: RFC 9112 origin form, where //x:99999/ is a path', async () => {
-    const answer = await rawRequest(endpoint, requestHead('//x:99999/', VALID), VALID);
-    expect(answer.status).toBe(200);
-    expect(answer.body).toContain('<MessageId>');
+  it('serves the paths clients send: / and any other single-slash path', async () => {
+    for (const target of ['/', '/ses/']) {
+      const answer = await rawRequest(endpoint, requestHead(target, VALID), VALID);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toContain('<MessageId>');
+    }
   });
 
   it('reads the parameters of an absolute-form target’s query string', async () => {
