@@ -1,11 +1,19 @@
 import { formatIssue, loadPolicyFile, PolicyError, type CompiledPolicy } from '../lambda/core/index.js';
+import { unreachableRecipientPatterns } from '../lambda/core/reach.js';
 import { ExitCode, type CliIo } from './io.js';
 
-/** `ses-bouncer check POLICY`: a one-line summary and exit 0, or one `path: message` line per problem and exit 2. */
-export function runCheck(file: string, io: CliIo): ExitCode {
+/**
+ * `ses-bouncer check POLICY`: a one-line summary and exit 0, or one `path: message` line per
+ * problem and exit 2. With the receipt rule's `recipients`, a warning line (on stderr, exit
+ * still 0) for each rule pattern SES would never pass to the function.
+ */
+export function runCheck(file: string, io: CliIo, recipients?: readonly string[]): ExitCode {
   const policy = loadPolicyOrReport(file, io.stdout);
   if (policy === undefined) return ExitCode.Usage;
   io.stdout(summarize(file, policy));
+  for (const { path, pattern } of recipients === undefined ? [] : unreachableRecipientPatterns(policy.document, recipients)) {
+    io.stderr(`warning: ${path}: ${pattern} can never match: no receipt rule recipient (${recipients!.join(', ')}) lets SES pass such an address to the function`);
+  }
   return ExitCode.Ok;
 }
 

@@ -7,9 +7,11 @@ import { ExitCode, UsageError, type CliIo } from './io.js';
 export const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES, safely.
 
 Usage:
-  ses-bouncer check POLICY
+  ses-bouncer check [--recipients R,R...] POLICY
       Validate a policy file (YAML or JSON). Exit 0 with a summary, or exit 2 with one
-      "path: message" line per problem.
+      "path: message" line per problem. With the receipt rule's recipients (addresses,
+      domains, .subdomains), also warn about rules that name addresses SES would never
+      pass to the function.
   ses-bouncer decide --policy POLICY [--now ISO] EVENT.json...
       Decide SES receipt events offline (no AWS, no network): one JSON line per record.
       --now fixes the clock for the 24 h bounce window. Exit 1 if a record or file could
@@ -30,9 +32,11 @@ type Command = (args: string[], io: CliIo) => Promise<ExitCode> | ExitCode;
 
 const COMMANDS: Record<string, Command> = {
   check: (args, io) => {
-    const { positionals } = parse(args, {});
+    const { values, positionals } = parse(args, { recipients: { type: 'string' } });
     if (positionals.length !== 1) throw new UsageError('check takes exactly one policy file');
-    return runCheck(positionals[0]!, io);
+    const recipients = values.recipients?.split(',').map((r) => r.trim()).filter((r) => r !== '');
+    if (recipients !== undefined && recipients.length === 0) throw new UsageError('--recipients needs at least one address, domain or .subdomain');
+    return runCheck(positionals[0]!, io, recipients);
   },
   decide: (args, io) => {
     const { values, positionals } = parse(args, { policy: { type: 'string' }, now: { type: 'string' } });

@@ -22,12 +22,29 @@ export const CONTEXT_DEFAULTS = {
   ruleName: 'ses-bouncer',
   existingRuleSet: false,
   activateRuleSet: false,
+  displaceActiveRuleSet: false,
   tlsPolicy: 'Optional',
   sendRatePerSecond: 1,
   tableRemovalPolicy: 'retain',
 } as const;
 
+/** Every context key the app reads; any other (but CDK's own, with ':' or '@') is a mistake worth naming. */
+export const CONTEXT_KEYS = [
+  ...Object.keys(CONTEXT_DEFAULTS),
+  'recipients',
+  'after',
+  'alarmEmail',
+  'bounceIdentityArn',
+  'account',
+  'region',
+] as const;
+
 type Context = (key: string) => unknown;
+
+/** The keys of a context that are neither the app's nor CDK's own: a typo (`policy` for `policyFile`) would otherwise be ignored. */
+export function unknownContextKeys(keys: readonly string[]): string[] {
+  return keys.filter((key) => !key.includes(':') && !key.startsWith('@') && !(CONTEXT_KEYS as readonly string[]).includes(key));
+}
 
 export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): SesBouncerProps {
   const problems: string[] = [];
@@ -51,7 +68,8 @@ export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): 
   const domain = str('domain') ?? CONTEXT_DEFAULTS.domain;
   const rawRecipients = context('recipients');
   let recipients: string[];
-  if (rawRecipients === undefined || rawRecipients === null) recipients = [domain];
+  // The domain and its subdomains at any depth: SES matches `example.com` for that domain only.
+  if (rawRecipients === undefined || rawRecipients === null) recipients = [domain, `.${domain}`];
   else if (typeof rawRecipients === 'string') recipients = rawRecipients.split(',').map((r) => r.trim()).filter((r) => r !== '');
   else if (Array.isArray(rawRecipients) && rawRecipients.every((r) => typeof r === 'string')) recipients = rawRecipients;
   else {
@@ -76,6 +94,7 @@ export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): 
     ruleName: str('ruleName') ?? CONTEXT_DEFAULTS.ruleName,
     existingRuleSet: bool('existingRuleSet', CONTEXT_DEFAULTS.existingRuleSet),
     activateRuleSet: bool('activateRuleSet', CONTEXT_DEFAULTS.activateRuleSet),
+    displaceActiveRuleSet: bool('displaceActiveRuleSet', CONTEXT_DEFAULTS.displaceActiveRuleSet),
     after: str('after'),
     tlsPolicy,
     sendRatePerSecond,
@@ -92,6 +111,10 @@ export function appFromContext(options: AppOptions = {}): { app: App; stack: Ses
   const { nag = true, ...appProps } = options;
   const app = new App(appProps);
   const context: Context = (key) => app.node.tryGetContext(key);
+  const unknown = unknownContextKeys(Object.keys({ ...appProps.context, ...contextFromEnvironment() }));
+  if (unknown.length > 0) {
+    throw new SesBouncerConfigError('invalid cdk.json context', unknown.map((key) => `context ${key}: not a setting (the settings: ${CONTEXT_KEYS.join(', ')})`));
+  }
   const stackName = (context('stackName') as string | undefined) ?? CONTEXT_DEFAULTS.stackName;
   const account = (context('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT;
   const region = (context('region') as string | undefined) ?? process.env.CDK_DEFAULT_REGION;
@@ -103,4 +126,13 @@ export function appFromContext(options: AppOptions = {}): { app: App; stack: Ses
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
+}
+
+/** Context given on the command line (`cdk synth -c key=value`) reaches the app through CDK_CONTEXT_JSON. */
+function contextFromEnvironment(): Record<string, unknown> {
+  try {
+    return JSON.parse(process.env['CDK_CONTEXT_JSON'] ?? '{}') as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }

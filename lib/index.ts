@@ -1,4 +1,10 @@
 export { SesBouncer, METRICS_NAMESPACE, SERVICE_NAME, type SesBouncerProps } from './ses-bouncer.js';
+export { LedgerTable } from './ledger-table.js';
+export { BounceQueues } from './bounce-queues.js';
+export { BouncerFunctions, type BouncerFunctionsProps } from './bouncer-functions.js';
+export { BouncerReceiptRule, type BouncerReceiptRuleProps } from './receipt-rule.js';
+export { BouncerAlarms, BouncerDashboard, bouncerMetric, type BouncerAlarmsProps, type BouncerDashboardProps } from './alarms.js';
+export { BundledFunction, RUNTIME, type BundledFunctionProps } from './bundled-function.js';
 export { SesBouncerStack, type SesBouncerStackProps } from './stack.js';
 export { RuleSetActivation, type RuleSetActivationProps } from './rule-set-activation.js';
 export { loadSynthPolicy, SynthPolicyError, type SynthPolicy } from './synth-policy.js';

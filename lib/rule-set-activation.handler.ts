@@ -1,34 +1,38 @@
-// CloudFormation custom resource: activates an SES receipt rule set and, on delete, gives the
-// account back the rule set that was active before. Bundled by lib/rule-set-activation.ts.
-import {
-  DescribeActiveReceiptRuleSetCommand,
-  SESClient,
-  SetActiveReceiptRuleSetCommand,
-} from '@aws-sdk/client-ses';
+// CloudFormation custom resource: makes an SES receipt rule set the active one, safely (README
+// "Deploying"). SES has one active rule set per account and region; activating one stops every
+// rule of the set that was active. So: never displace another active set unless told to; on
+// delete, restore the previous set only if ours is still the active one; never switch receiving
+// off because nothing was active before; and undo our own change if CloudFormation cannot be
+// told about it. Bundled by lib/rule-set-activation.ts.
+import { DescribeActiveReceiptRuleSetCommand, SESClient, SetActiveReceiptRuleSetCommand } from '@aws-sdk/client-ses';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 
 const PREFIX = 'ses-active-rule-set';
 
 export interface ActivationState {
-  /** The rule set this resource activated. */
+  /** The rule set this resource is about. */
   readonly ruleSet: string;
   /** The rule set that was active before ('' when none was). */
   readonly previous: string;
+  /** Whether this resource activated it (false: it was active already, there is nothing to undo). */
+  readonly activated: boolean;
 }
 
 // SES rule set names are letters, digits, '.', '_' and '-', so ':' separates safely. The state
 // lives in the physical id because a Delete event carries that, not the Create's response data.
 export function physicalId(state: ActivationState): string {
-  return `${PREFIX}:${state.ruleSet}:${state.previous}`;
+  return `${PREFIX}:${state.ruleSet}:${state.previous}:${state.activated ? 'activated' : 'was-active'}`;
 }
 
 export function parsePhysicalId(id: string | undefined): ActivationState | undefined {
   const parts = id?.split(':');
-  if (parts?.length !== 3 || parts[0] !== PREFIX || !parts[1]) return undefined;
-  return { ruleSet: parts[1], previous: parts[2] ?? '' };
+  if (parts?.length !== 4 || parts[0] !== PREFIX || !parts[1] || !['activated', 'was-active'].includes(parts[3]!)) return undefined;
+  return { ruleSet: parts[1], previous: parts[2] ?? '', activated: parts[3] === 'activated' };
 }
 
+/** The two SES calls this resource makes. */
 export interface RuleSetApi {
+  /** The active rule set's name, '' when none is active. */
   active(): Promise<string>;
   /** Activates `name`, or deactivates every rule set when `name` is ''. */
   activate(name: string): Promise<void>;
@@ -46,61 +50,132 @@ export function sesRuleSetApi(client: SESClient): RuleSetApi {
   };
 }
 
-/** Does the work of one event and returns the physical id to report. */
-export async function onEvent(event: CloudFormationCustomResourceEvent, api: RuleSetApi): Promise<string> {
-  const ruleSet = String(event.ResourceProperties.RuleSetName ?? '');
+/** A refusal the stack's events should show as it is: no stack trace, the way out named. */
+export class ActivationRefused extends Error {
+  override readonly name = 'ActivationRefused';
+}
+
+/** What one event did: the physical id to report, and how to undo it if the report cannot be made. */
+export interface Outcome {
+  readonly physicalResourceId: string;
+  readonly undo?: () => Promise<void>;
+}
+
+/** Does the work of one event. `log` gets one line per decision. */
+export async function onEvent(event: CloudFormationCustomResourceEvent, api: RuleSetApi, log: (line: string) => void = () => undefined): Promise<Outcome> {
+  const ruleSet = String(event.ResourceProperties['RuleSetName'] ?? '');
+  const displace = String(event.ResourceProperties['DisplaceActiveRuleSet'] ?? 'false') === 'true';
   if (event.RequestType === 'Delete') {
-    const state = parsePhysicalId(event.PhysicalResourceId);
-    // A failed Create reports a placeholder id: there is nothing to undo.
-    if (!state) return event.PhysicalResourceId;
-    // Only undo our own activation: someone may have activated another set since.
-    if ((await api.active()) !== state.ruleSet) return event.PhysicalResourceId;
-    const restore = state.previous === state.ruleSet ? '' : state.previous;
-    try {
-      await api.activate(restore);
-    } catch (error) {
-      // The previous set is gone: leave no set active rather than fail the stack's deletion.
-      if ((error as Error).name !== 'RuleSetDoesNotExistException' && (error as Error).name !== 'RuleSetDoesNotExist') throw error;
-      await api.activate('');
-    }
-    return event.PhysicalResourceId;
+    await onDelete(parsePhysicalId(event.PhysicalResourceId), api, log);
+    return { physicalResourceId: event.PhysicalResourceId };
   }
-  if (!ruleSet) throw new Error('RuleSetName is required');
+  if (!ruleSet) throw new ActivationRefused('RuleSetName is required');
   const before = event.RequestType === 'Update' ? parsePhysicalId(event.PhysicalResourceId) : undefined;
-  const previous = before?.previous ?? (await api.active());
+  const active = await api.active();
+  if (active === ruleSet) {
+    // Already active: keep what an earlier activation of ours knew, or record that nothing needs undoing.
+    const state = before?.ruleSet === ruleSet ? before : { ruleSet, previous: ruleSet, activated: false };
+    log(`rule set ${ruleSet} is the active one already: nothing to change`);
+    return { physicalResourceId: physicalId(state) };
+  }
+  // If the active set is one we activated before (a rename), the set to restore later is still the one before it.
+  const previous = before?.activated && before.ruleSet === active ? before.previous : active;
+  // The deployment's own set, under its old name, is no one else's to protect.
+  if (active !== '' && !displace && before?.ruleSet !== active) {
+    throw new ActivationRefused(
+      `rule set ${active} is the account's active one; activating ${ruleSet} would stop every rule of ${active} from running. ` +
+        `Add the rule to ${active} instead (existingRuleSet), or set displaceActiveRuleSet to activate ${ruleSet} anyway.`,
+    );
+  }
   await api.activate(ruleSet);
-  return physicalId({ ruleSet, previous: previous === ruleSet ? '' : previous });
+  log(`activated rule set ${ruleSet}${active ? `, displacing ${active}` : ' (none was active)'}`);
+  return {
+    physicalResourceId: physicalId({ ruleSet, previous, activated: true }),
+    undo: () => api.activate(active),
+  };
 }
 
-async function respond(
-  event: CloudFormationCustomResourceEvent,
-  status: 'SUCCESS' | 'FAILED',
-  physicalResourceId: string,
-  reason?: string,
-): Promise<void> {
-  const body = JSON.stringify({
-    Status: status,
-    Reason: (reason ?? status).slice(0, 1000),
-    PhysicalResourceId: physicalResourceId,
-    StackId: event.StackId,
-    RequestId: event.RequestId,
-    LogicalResourceId: event.LogicalResourceId,
-    Data: {},
-  });
-  const response = await fetch(event.ResponseURL, { method: 'PUT', headers: { 'content-type': '' }, body });
+async function onDelete(state: ActivationState | undefined, api: RuleSetApi, log: (line: string) => void): Promise<void> {
+  // A failed Create reports a placeholder id: there is nothing to undo.
+  if (!state) return;
+  if (!state.activated) return log(`rule set ${state.ruleSet} was active before this stack: left as it is`);
+  const active = await api.active();
+  if (active !== state.ruleSet) return log(`rule set ${active || '(none)'} is active now, not ${state.ruleSet}: left as it is`);
+  if (state.previous === '') {
+    // Receiving was off before, but this set has carried the domain's mail since: switching it
+    // off is for an operator to decide (the rule set cannot be deleted while it is active).
+    return log(`no rule set was active before ${state.ruleSet}: it stays active; deactivate it yourself to stop receiving`);
+  }
+  try {
+    await api.activate(state.previous);
+    log(`restored rule set ${state.previous}`);
+  } catch (error) {
+    if ((error as Error).name !== 'RuleSetDoesNotExistException' && (error as Error).name !== 'RuleSetDoesNotExist') throw error;
+    log(`the rule set active before, ${state.previous}, no longer exists: ${state.ruleSet} stays active`);
+  }
+}
+
+/** Sends CloudFormation the result (the pre-signed S3 URL of the event), a few times before giving up. */
+export type Respond = (event: CloudFormationCustomResourceEvent, body: string) => Promise<void>;
+
+const putResponse: Respond = async (event, body) => {
+  const response = await fetch(event.ResponseURL, { method: 'PUT', headers: { 'content-type': '' }, body, signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`CloudFormation response failed: HTTP ${response.status}`);
+};
+
+const RESPONSE_ATTEMPTS = 4;
+
+export interface HandlerDeps {
+  readonly api: RuleSetApi;
+  readonly respond?: Respond;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly log?: (line: string) => void;
 }
 
-const client = new SESClient({});
+export async function handle(event: CloudFormationCustomResourceEvent, context: Pick<Context, 'awsRequestId'>, deps: HandlerDeps): Promise<void> {
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const respond = deps.respond ?? putResponse;
+  const body = (status: 'SUCCESS' | 'FAILED', physicalResourceId: string, reason?: string) =>
+    JSON.stringify({
+      Status: status,
+      Reason: (reason ?? status).slice(0, 1000),
+      PhysicalResourceId: physicalResourceId,
+      StackId: event.StackId,
+      RequestId: event.RequestId,
+      LogicalResourceId: event.LogicalResourceId,
+      Data: {},
+    });
+  let result: { body: string; undo?: () => Promise<void> };
+  try {
+    const outcome = await onEvent(event, deps.api, log);
+    result = { body: body('SUCCESS', outcome.physicalResourceId), ...(outcome.undo && { undo: outcome.undo }) };
+  } catch (error) {
+    if (!(error instanceof ActivationRefused)) console.error(error);
+    const id = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${PREFIX}-failed-${context.awsRequestId}`;
+    result = { body: body('FAILED', id, `${(error as Error).name}: ${(error as Error).message}`) };
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await respond(event, result.body);
+      return;
+    } catch (error) {
+      if (attempt < RESPONSE_ATTEMPTS) {
+        await sleep(1000 * 2 ** (attempt - 1));
+        continue;
+      }
+      // CloudFormation never learns of the activation, and the physical id recording the set to
+      // restore is lost with the response: undo the change rather than leave it unrecorded.
+      log(`cannot reach CloudFormation (${(error as Error).message}); undoing this change`);
+      await result.undo?.();
+      throw error;
+    }
+  }
+}
+
+const client = new SESClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
 
 export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
-  console.log(JSON.stringify({ RequestType: event.RequestType, PhysicalResourceId: 'PhysicalResourceId' in event ? event.PhysicalResourceId : undefined, RuleSetName: event.ResourceProperties.RuleSetName }));
-  try {
-    const id = await onEvent(event, sesRuleSetApi(client));
-    await respond(event, 'SUCCESS', id);
-  } catch (error) {
-    console.error(error);
-    const id = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${PREFIX}-failed-${context.awsRequestId}`;
-    await respond(event, 'FAILED', id, `${(error as Error).name}: ${(error as Error).message}`);
-  }
+  console.log(JSON.stringify({ RequestType: event.RequestType, PhysicalResourceId: 'PhysicalResourceId' in event ? event.PhysicalResourceId : undefined, RuleSetName: event.ResourceProperties['RuleSetName'] }));
+  await handle(event, context, { api: sesRuleSetApi(client) });
 }

@@ -13,6 +13,11 @@ beforeAll(() => {
   synth = synthesize(app, stack);
 });
 
+test('the shipped settings deploy what the example policy decides: no rule names addresses SES would never pass on', () => {
+  const warnings = synth.assembly.getStackArtifact(stack.artifactId).messages.filter((m) => m.level === 'warning');
+  expect(warnings).toEqual([]);
+});
+
 test('cdk.json runs the app with tsx', () => {
   expect(cdkJson.app).toMatch(/tsx bin\/app\.ts/);
 });
@@ -23,7 +28,7 @@ test('cdk-nag AwsSolutions: no unacknowledged finding, errors or warnings', () =
 });
 
 test('the defaults: the examples policy, example.com, a new inactive rule set, no alarm topic', () => {
-  synth.template.hasResourceProperties('AWS::SES::ReceiptRule', { Rule: { Recipients: ['example.com'], ScanEnabled: true } });
+  synth.template.hasResourceProperties('AWS::SES::ReceiptRule', { Rule: { Recipients: ['example.com', '.example.com'], ScanEnabled: true } });
   synth.template.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'ses-bouncer' });
   expect(logicalIds(synth.json, 'Custom::SesActiveReceiptRuleSet')).toEqual([]);
   expect(logicalIds(synth.json, 'AWS::SNS::Topic')).toEqual([]);

@@ -1,79 +1,166 @@
-// The activation custom resource's logic against an in-memory SES: activate, remember, restore.
+// The activation custom resource against a fake of SES that keeps real state (rule sets, the one
+// active set, and SES's refusal to delete the active set): every path, through the handler as
+// CloudFormation drives it.
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { onEvent, parsePhysicalId, physicalId, type RuleSetApi } from '../../lib/rule-set-activation.handler.js';
+import { handle, onEvent, parsePhysicalId, physicalId, type RuleSetApi } from '../../lib/rule-set-activation.handler.js';
 
+/** SES's receipt rule sets, as far as activation can see them. */
 class FakeSes implements RuleSetApi {
   constructor(
     public activeSet: string,
-    readonly existing = new Set<string>(['ses-bouncer', 'old', 'other']),
+    readonly sets = new Set<string>(['ses-bouncer', 'old', 'other', 'mine']),
   ) {}
   async active() {
     return this.activeSet;
   }
   async activate(name: string) {
-    if (name && !this.existing.has(name)) throw Object.assign(new Error(`Rule set does not exist: ${name}`), { name: 'RuleSetDoesNotExistException' });
+    if (name && !this.sets.has(name)) throw Object.assign(new Error(`Rule set does not exist: ${name}`), { name: 'RuleSetDoesNotExistException' });
     this.activeSet = name;
+  }
+  /** CloudFormation deleting a rule set: SES refuses while it is the active one. */
+  deleteRuleSet(name: string) {
+    if (this.activeSet === name) throw Object.assign(new Error(`Cannot delete active rule set: ${name}`), { name: 'CannotDeleteException' });
+    this.sets.delete(name);
   }
 }
 
 const base = { ServiceToken: 'x', ResponseURL: 'https://example.invalid', StackId: 's', RequestId: 'r', LogicalResourceId: 'l', ResourceType: 'Custom::SesActiveReceiptRuleSet' };
-const create = (name: string) => ({ ...base, RequestType: 'Create', ResourceProperties: { ServiceToken: 'x', RuleSetName: name } }) as CloudFormationCustomResourceEvent;
-const update = (name: string, id: string) =>
-  ({ ...base, RequestType: 'Update', PhysicalResourceId: id, ResourceProperties: { ServiceToken: 'x', RuleSetName: name }, OldResourceProperties: { ServiceToken: 'x' } }) as CloudFormationCustomResourceEvent;
-const remove = (name: string, id: string) =>
-  ({ ...base, RequestType: 'Delete', PhysicalResourceId: id, ResourceProperties: { ServiceToken: 'x', RuleSetName: name } }) as CloudFormationCustomResourceEvent;
+const props = (name: string, displace = false) => ({ ServiceToken: 'x', RuleSetName: name, DisplaceActiveRuleSet: String(displace) });
+const create = (name: string, displace = false) => ({ ...base, RequestType: 'Create', ResourceProperties: props(name, displace) }) as CloudFormationCustomResourceEvent;
+const update = (name: string, id: string, displace = false) =>
+  ({ ...base, RequestType: 'Update', PhysicalResourceId: id, ResourceProperties: props(name, displace), OldResourceProperties: { ServiceToken: 'x' } }) as CloudFormationCustomResourceEvent;
+const remove = (name: string, id: string) => ({ ...base, RequestType: 'Delete', PhysicalResourceId: id, ResourceProperties: props(name) }) as CloudFormationCustomResourceEvent;
 
-test('physical id round trip', () => {
-  expect(parsePhysicalId(physicalId({ ruleSet: 'a.b_c-d', previous: '' }))).toEqual({ ruleSet: 'a.b_c-d', previous: '' });
+/** Runs the handler as Lambda would, collecting what it told CloudFormation. */
+async function run(event: CloudFormationCustomResourceEvent, ses: FakeSes, respond: (e: unknown, body: string) => Promise<void> = async () => undefined) {
+  const sent: { Status: string; Reason: string; PhysicalResourceId: string }[] = [];
+  await handle(event, { awsRequestId: 'req' }, {
+    api: ses,
+    respond: async (e, body) => {
+      await respond(e, body);
+      sent.push(JSON.parse(body));
+    },
+    sleep: async () => undefined,
+    log: () => undefined,
+  });
+  return sent[0]!;
+}
+
+test('the physical id carries the state a Delete needs', () => {
+  for (const state of [
+    { ruleSet: 'a.b_c-d', previous: '', activated: true },
+    { ruleSet: 'x', previous: 'y', activated: true },
+    { ruleSet: 'x', previous: 'x', activated: false },
+  ]) {
+    expect(parsePhysicalId(physicalId(state))).toEqual(state);
+  }
   expect(parsePhysicalId('something-else')).toBeUndefined();
+  expect(parsePhysicalId('ses-active-rule-set:x:y')).toBeUndefined(); // the old three-part form: nothing to undo
 });
 
-test('create activates and remembers the previous set; delete restores it', async () => {
-  const ses = new FakeSes('old');
-  const id = await onEvent(create('ses-bouncer'), ses);
-  expect(ses.activeSet).toBe('ses-bouncer');
-  expect(parsePhysicalId(id)).toEqual({ ruleSet: 'ses-bouncer', previous: 'old' });
-  await onEvent(remove('ses-bouncer', id), ses);
-  expect(ses.activeSet).toBe('old');
-});
-
-test('no set active before: delete leaves none active', async () => {
+test('nothing active: Create activates; Delete leaves it active rather than switch receiving off', async () => {
   const ses = new FakeSes('');
-  const id = await onEvent(create('ses-bouncer'), ses);
-  await onEvent(remove('ses-bouncer', id), ses);
-  expect(ses.activeSet).toBe('');
+  const created = await run(create('ses-bouncer'), ses);
+  expect(created.Status).toBe('SUCCESS');
+  expect(ses.activeSet).toBe('ses-bouncer');
+  expect(await run(remove('ses-bouncer', created.PhysicalResourceId), ses)).toMatchObject({ Status: 'SUCCESS' });
+  expect(ses.activeSet).toBe('ses-bouncer');
+  // So CloudFormation cannot then delete the set: the operator decides about receiving.
+  expect(() => ses.deleteRuleSet('ses-bouncer')).toThrow(/Cannot delete active rule set/);
 });
 
-test('delete does nothing when another set was activated since', async () => {
+test('another set active: Create refuses, names it and the way out, and changes nothing', async () => {
   const ses = new FakeSes('old');
-  const id = await onEvent(create('ses-bouncer'), ses);
-  ses.activeSet = 'other';
-  await onEvent(remove('ses-bouncer', id), ses);
-  expect(ses.activeSet).toBe('other');
-});
-
-test('the previous set was deleted meanwhile: delete deactivates instead of failing', async () => {
-  const ses = new FakeSes('old');
-  const id = await onEvent(create('ses-bouncer'), ses);
-  ses.existing.delete('old');
-  await onEvent(remove('ses-bouncer', id), ses);
-  expect(ses.activeSet).toBe('');
-});
-
-test('update to another set keeps the original previous set; the old resource delete is a no-op', async () => {
-  const ses = new FakeSes('old');
-  const first = await onEvent(create('ses-bouncer'), ses);
-  const second = await onEvent(update('other', first), ses);
-  expect(ses.activeSet).toBe('other');
-  expect(parsePhysicalId(second)).toEqual({ ruleSet: 'other', previous: 'old' });
-  await onEvent(remove('ses-bouncer', first), ses); // CloudFormation's cleanup of the replaced id
-  expect(ses.activeSet).toBe('other');
-  await onEvent(remove('other', second), ses);
+  const created = await run(create('ses-bouncer'), ses);
+  expect(created.Status).toBe('FAILED');
+  expect(created.Reason).toMatch(/ActivationRefused: rule set old is the account's active one; activating ses-bouncer would stop every rule of old from running\. .*displaceActiveRuleSet/);
+  expect(ses.activeSet).toBe('old');
+  // CloudFormation's rollback deletes the failed resource: nothing to undo.
+  expect(await run(remove('ses-bouncer', created.PhysicalResourceId), ses)).toMatchObject({ Status: 'SUCCESS' });
   expect(ses.activeSet).toBe('old');
 });
 
-test('a failed create leaves nothing to undo', async () => {
+test('another set active and displaceActiveRuleSet: Create activates; Delete restores it while ours is still active', async () => {
   const ses = new FakeSes('old');
-  await onEvent(remove('ses-bouncer', 'ses-active-rule-set-failed-123'), ses);
+  const created = await run(create('ses-bouncer', true), ses);
+  expect(created.Status).toBe('SUCCESS');
+  expect(ses.activeSet).toBe('ses-bouncer');
+  expect(parsePhysicalId(created.PhysicalResourceId)).toEqual({ ruleSet: 'ses-bouncer', previous: 'old', activated: true });
+  await run(remove('ses-bouncer', created.PhysicalResourceId), ses);
   expect(ses.activeSet).toBe('old');
+  ses.deleteRuleSet('ses-bouncer');
+});
+
+test('someone activated another set since: Delete leaves it alone', async () => {
+  const ses = new FakeSes('old');
+  const created = await run(create('ses-bouncer', true), ses);
+  await ses.activate('other');
+  await run(remove('ses-bouncer', created.PhysicalResourceId), ses);
+  expect(ses.activeSet).toBe('other');
+});
+
+test('an existing set that is already active: Create and Delete change nothing (no previous recorded as none)', async () => {
+  const ses = new FakeSes('mine');
+  const created = await run(create('mine'), ses);
+  expect(created.Status).toBe('SUCCESS');
+  expect(parsePhysicalId(created.PhysicalResourceId)).toEqual({ ruleSet: 'mine', previous: 'mine', activated: false });
+  await run(remove('mine', created.PhysicalResourceId), ses);
+  expect(ses.activeSet).toBe('mine');
+});
+
+test('the set active before has been deleted since: Delete keeps ours active rather than switch receiving off', async () => {
+  const ses = new FakeSes('old');
+  const created = await run(create('ses-bouncer', true), ses);
+  ses.sets.delete('old');
+  expect(await run(remove('ses-bouncer', created.PhysicalResourceId), ses)).toMatchObject({ Status: 'SUCCESS' });
+  expect(ses.activeSet).toBe('ses-bouncer');
+});
+
+test('a rename (Update): the new set becomes active, the set to restore stays the one before ours', async () => {
+  const ses = new FakeSes('old');
+  const created = await run(create('ses-bouncer', true), ses);
+  // Our own set is active, so renaming needs no displacing: it is ours.
+  const updated = await run(update('other', created.PhysicalResourceId), ses);
+  expect(updated.Status).toBe('SUCCESS');
+  expect(ses.activeSet).toBe('other');
+  expect(parsePhysicalId(updated.PhysicalResourceId)).toEqual({ ruleSet: 'other', previous: 'old', activated: true });
+  // CloudFormation then deletes the old physical resource: ours is not the active one any more, nothing happens.
+  await run(remove('ses-bouncer', created.PhysicalResourceId), ses);
+  expect(ses.activeSet).toBe('other');
+  await run(remove('other', updated.PhysicalResourceId), ses);
+  expect(ses.activeSet).toBe('old');
+});
+
+test('an Update that changes nothing keeps the recorded state', async () => {
+  const ses = new FakeSes('old');
+  const created = await run(create('ses-bouncer', true), ses);
+  const updated = await run(update('ses-bouncer', created.PhysicalResourceId, true), ses);
+  expect(updated.PhysicalResourceId).toBe(created.PhysicalResourceId);
+});
+
+test('CloudFormation cannot be told: the activation is undone, so no unrecorded change is left behind', async () => {
+  const ses = new FakeSes('old');
+  let calls = 0;
+  const unreachable = async () => {
+    calls += 1;
+    throw new Error('connect ETIMEDOUT');
+  };
+  await expect(run(create('ses-bouncer', true), ses, unreachable)).rejects.toThrow('ETIMEDOUT');
+  expect(calls).toBe(4);
+  expect(ses.activeSet).toBe('old');
+});
+
+test('CloudFormation answers on a retry: the activation stands', async () => {
+  const ses = new FakeSes('');
+  let calls = 0;
+  const flaky = async () => {
+    calls += 1;
+    if (calls < 3) throw new Error('HTTP 503');
+  };
+  expect(await run(create('ses-bouncer'), ses, flaky)).toMatchObject({ Status: 'SUCCESS' });
+  expect(ses.activeSet).toBe('ses-bouncer');
+});
+
+test('onEvent alone: a refusal is the typed error the handler reports without a stack trace', async () => {
+  await expect(onEvent(create('ses-bouncer'), new FakeSes('old'))).rejects.toMatchObject({ name: 'ActivationRefused' });
 });

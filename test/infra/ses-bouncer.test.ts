@@ -17,8 +17,9 @@ const { app, stack } = appFromContext({
     account: ACCOUNT,
     region: REGION,
     recipients: ['example.com', 'info@example.org'],
-    policy: 'examples/policy.yaml',
+    policyFile: 'examples/policy.yaml',
     activateRuleSet: true,
+    displaceActiveRuleSet: true,
     alarmEmail: 'ops@example.com',
   },
 });
@@ -194,9 +195,9 @@ test('ledger table per the SPEC §8 contract, retained', () => {
 });
 
 describe('functions', () => {
-  test('receipt: arm64, nodejs22.x, 10 s, SPEC §7 environment, own log group with retention', () => {
+  test('receipt: arm64, nodejs24.x, 10 s, the handler environment, own log group with retention', () => {
     synth.template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Timeout: 10,
       Handler: 'index.handler',
@@ -212,9 +213,9 @@ describe('functions', () => {
     });
   });
 
-  test('delivery: arm64, nodejs22.x, 60 s, SPEC §7 environment', () => {
+  test('delivery: arm64, nodejs24.x, 60 s, the handler environment', () => {
     synth.template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Timeout: 60,
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('DeliveryLogs') } },
@@ -222,11 +223,17 @@ describe('functions', () => {
         Variables: {
           BOUNCE_TABLE_NAME: { Ref: id(bouncer.table) },
           SEND_RATE_PER_SECOND: '1',
+          BOUNCE_QUEUE_URL: { Ref: id(bouncer.queue) },
+          BOUNCE_DEAD_LETTER_QUEUE_URL: { Ref: id(bouncer.deadLetterQueue) },
           POWERTOOLS_SERVICE_NAME: 'ses-bouncer',
           POWERTOOLS_METRICS_NAMESPACE: 'SesBouncer',
         },
       },
     });
+  });
+
+  test('every function runs the current Node.js LTS runtime', () => {
+    for (const fn of logicalIds(synth.json, 'AWS::Lambda::Function')) expect(synth.json.Resources[fn]!.Properties.Runtime).toBe('nodejs24.x');
   });
 
   test('every function has a log group with retention', () => {
@@ -254,19 +261,52 @@ describe('functions', () => {
   });
 });
 
+describe('rule set activation', () => {
+  test('a custom resource with the rule set, the explicit permission to displace, and a 5-minute service timeout', () => {
+    synth.template.hasResourceProperties('Custom::SesActiveReceiptRuleSet', { RuleSetName: 'ses-bouncer', DisplaceActiveRuleSet: 'true', ServiceTimeout: '300' });
+  });
+
+  test('created after the rule, so that it is deleted (and the previous set restored) before the rule set goes', () => {
+    const [activation] = logicalIds(synth.json, 'Custom::SesActiveReceiptRuleSet');
+    expect(synth.json.Resources[activation!]!.DependsOn).toEqual(expect.arrayContaining([id(bouncer.rule)]));
+  });
+});
+
 describe('alarms and dashboard', () => {
   const topic = () => ({ Ref: logicalIds(synth.json, 'AWS::SNS::Topic')[0] });
 
+  // Only this account's alarms in this region, as the service acting for them.
+  const fromOurAlarms = {
+    StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
+  };
+
   test('encrypted, TLS-only alarm topic with the e-mail subscription', () => {
     synth.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    synth.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      Topics: [topic()],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
-    });
     synth.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: topic() });
+  });
+
+  test('the topic policy lets CloudWatch publish (it replaces SNS\'s default policy), scoped to this account\'s alarms, and denies non-TLS', () => {
+    const policies = logicalIds(synth.json, 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(1);
+    const policy = synth.json.Resources[policies[0]!]!.Properties;
+    expect(policy.Topics).toEqual([topic()]);
+    expect(policy.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        { Sid: 'CloudWatchAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: topic(), Condition: fromOurAlarms },
+      ]),
+    );
+  });
+
+  test('the key lets CloudWatch encrypt for the topic, under the same scoping', () => {
     synth.template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          { Sid: 'CloudWatchAlarmsUseTheKey', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*', Condition: fromOurAlarms },
+        ]),
+      },
     });
   });
 

@@ -1,13 +1,13 @@
 // Construct validation and prop variants. Bundling is skipped (context aws:cdk:bundling-stacks = []),
 // so these synthesize in milliseconds; bundling itself is covered by ses-bouncer.test.ts.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { bouncerPropsFromContext } from '../../lib/app.js';
+import { appFromContext, bouncerPropsFromContext, unknownContextKeys } from '../../lib/app.js';
 import { SesBouncer, type SesBouncerProps } from '../../lib/ses-bouncer.js';
 
 const POLICY = resolve('examples/policy.yaml');
@@ -168,6 +168,21 @@ describe('variants', () => {
     t.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 720 });
   });
 
+  test('warns at synth about a policy rule whose recipients SES never passes to the function', () => {
+    const s = stack();
+    new SesBouncer(s, 'Bouncer', { recipients: ['example.com'], policy: resolve('examples/policy.yaml') });
+    const warnings = Annotations.fromStack(s).findWarning('*', Match.stringLikeRegexp('can never match'));
+    // example.com takes that domain only: the subdomains the example policy decides about never reach the function.
+    expect(warnings.map((w) => String(w.entry.data).replace(/ Add its domain.*$/, ''))).toEqual([
+      'rules[0].when.recipient[0] (lists.staff[5]): *@*.eng.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function.',
+      'rules[1].when.recipient[0]: *@old.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function.',
+      'rules[1].when.recipient[1]: *@*.old.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function.',
+    ]);
+    const covered = stack();
+    new SesBouncer(covered, 'Bouncer', { recipients: ['example.com', '.example.com'], policy: resolve('examples/policy.yaml') });
+    expect(Annotations.fromStack(covered).findWarning('*', Match.stringLikeRegexp('can never match'))).toEqual([]);
+  });
+
   test('no topic: alarms exist without actions', () => {
     const t = bouncer({}).template();
     t.resourceCountIs('AWS::SNS::Topic', 0);
@@ -179,10 +194,10 @@ describe('variants', () => {
 describe('cdk.json context', () => {
   const context = (values: Record<string, unknown>) => (key: string) => values[key];
 
-  test('defaults come from examples/ and the domain', () => {
+  test('defaults come from examples/ and the domain, its subdomains included', () => {
     const props = bouncerPropsFromContext(context({}), '/repo');
     expect(props).toMatchObject({
-      recipients: ['example.com'],
+      recipients: ['example.com', '.example.com'],
       policy: '/repo/examples/policy.yaml',
       ruleSetName: 'ses-bouncer',
       existingRuleSet: false,
@@ -198,6 +213,33 @@ describe('cdk.json context', () => {
       '/repo',
     );
     expect(props).toMatchObject({ recipients: ['a@example.com', 'example.org'], activateRuleSet: true, existingRuleSet: false, sendRatePerSecond: 3, tlsPolicy: ses.TlsPolicy.REQUIRE });
+  });
+
+  // Each setting by the name the app reads, and the prop it becomes.
+  test.each([
+    ['domain', 'example.org', { recipients: ['example.org', '.example.org'] }],
+    ['recipients', ['a@example.org'], { recipients: ['a@example.org'] }],
+    ['policyFile', 'other.yaml', { policy: '/repo/other.yaml' }],
+    ['ruleSetName', 'inbound', { ruleSetName: 'inbound' }],
+    ['ruleName', 'bouncer', { ruleName: 'bouncer' }],
+    ['existingRuleSet', true, { existingRuleSet: true }],
+    ['activateRuleSet', true, { activateRuleSet: true }],
+    ['displaceActiveRuleSet', true, { displaceActiveRuleSet: true }],
+    ['after', 'archive', { after: 'archive' }],
+    ['tlsPolicy', 'Require', { tlsPolicy: ses.TlsPolicy.REQUIRE }],
+    ['sendRatePerSecond', 2, { sendRatePerSecond: 2 }],
+    ['alarmEmail', 'ops@example.org', { alarmEmail: 'ops@example.org' }],
+    ['bounceIdentityArn', 'arn:aws:ses:eu-west-1:111122223333:identity/example.org', { bounceIdentityArn: 'arn:aws:ses:eu-west-1:111122223333:identity/example.org' }],
+    ['tableRemovalPolicy', 'destroy', { tableRemovalPolicy: RemovalPolicy.DESTROY }],
+  ])('context %s', (key, value, expected) => {
+    expect(bouncerPropsFromContext(context({ [key]: value }), '/repo')).toMatchObject(expected);
+  });
+
+  test('every key cdk.json sets is one the app reads, and an unknown one is named (policy for policyFile)', () => {
+    const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8'));
+    expect(unknownContextKeys(Object.keys(cdkJson.context))).toEqual([]);
+    expect(unknownContextKeys(['policy', 'policyFile', '@aws-cdk/core:newStyleStackSynthesis', 'aws:cdk:bundling-stacks'])).toEqual(['policy']);
+    expect(() => appFromContext({ outdir: mkdtempSync(join(tmpdir(), 'ctx-')), context: { policy: 'examples/policy.yaml' } })).toThrow(/context policy: not a setting/);
   });
 
   test('bad values name their key', () => {

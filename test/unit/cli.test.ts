@@ -37,6 +37,18 @@ describe('ses-bouncer check', () => {
     expect(result.stdout).toEqual(['rules[0].when.recipient[0]: not an address pattern', 'rules[1].then: must be one of deliver, drop, bounce']);
   });
 
+  it('with --recipients, warns about rules SES would never pass to the function, and still exits 0', async () => {
+    const narrow = await run('check', '--recipients', 'example.com', 'examples/policy.yaml');
+    expect(narrow.code).toBe(0);
+    expect(narrow.stderr).toEqual([
+      'warning: rules[0].when.recipient[0] (lists.staff[5]): *@*.eng.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function',
+      'warning: rules[1].when.recipient[0]: *@old.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function',
+      'warning: rules[1].when.recipient[1]: *@*.old.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function',
+    ]);
+    const covered = await run('check', '--recipients', 'example.com,.example.com', 'examples/policy.yaml');
+    expect(covered).toMatchObject({ code: 0, stderr: [] });
+  });
+
   it('exits 2 with a clear message for a missing file', async () => {
     const result = await run('check', join(dir, 'missing.yaml'));
     expect(result.code).toBe(2);

@@ -1,0 +1,224 @@
+import { Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as ses from 'aws-cdk-lib/aws-ses';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { PACING_MARGIN } from '../lambda/app/pacer.js';
+import { attemptReserveMs } from '../lambda/app/time-budget.js';
+import { SesBouncerConfigError } from './errors.js';
+
+export interface SesBouncerProps {
+  /**
+   * Envelope recipients the receipt rule matches: addresses (`user@example.com`), domains
+   * (`example.com`) or subdomains at any depth (`.example.com`), as SES receipt rules take
+   * them. Required and non-empty: a rule without recipients would take the mail of every
+   * verified domain.
+   */
+  readonly recipients: readonly string[];
+
+  /**
+   * Path of the policy file (YAML, or JSON by its `.json` extension). Validated at synth by the
+   * handlers' own validator; an invalid policy fails synthesis naming the file and every problem.
+   * The compiled, self-contained policy is bundled into the receipt function as `policy.json`.
+   */
+  readonly policy: string;
+
+  /**
+   * Name of the receipt rule set that holds the rule.
+   * @default 'ses-bouncer'
+   */
+  readonly ruleSetName?: string;
+
+  /**
+   * Whether `ruleSetName` names a rule set that already exists (the rule is added to it) rather
+   * than one this construct creates.
+   * @default false - a new rule set named `ruleSetName` is created
+   */
+  readonly existingRuleSet?: boolean;
+
+  /**
+   * Make the rule set the account's active one (SES has one per account and region), with a
+   * custom resource. If it already is, nothing changes, now or on delete. If another set is
+   * active, deployment fails naming it, unless `displaceActiveRuleSet` says otherwise. On delete,
+   * the set that was active before is restored, if the construct's set is still the active one.
+   * @default false - activate it yourself (README "Deploying": the one command that does it safely)
+   */
+  readonly activateRuleSet?: boolean;
+
+  /**
+   * With `activateRuleSet`: activate the rule set even when another one is active. Every rule of
+   * that other set then stops running (its deliveries to S3, SNS, WorkMail, Lambda…), until the
+   * stack is deleted and it is restored.
+   * @default false - refuse, naming the active set
+   */
+  readonly displaceActiveRuleSet?: boolean;
+
+  /**
+   * Name of the receipt rule.
+   * @default 'ses-bouncer'
+   */
+  readonly ruleName?: string;
+
+  /**
+   * Name of an existing rule in the rule set after which the rule is placed.
+   * @default - the rule is placed first in the rule set
+   */
+  readonly after?: string;
+
+  /**
+   * Whether the rule requires TLS from the sending server.
+   * @default ses.TlsPolicy.OPTIONAL
+   */
+  readonly tlsPolicy?: ses.TlsPolicy;
+
+  /**
+   * SendBounce calls per second (SEND_RATE_PER_SECOND of the delivery function).
+   * @default 1 - the SES SendBounce limit
+   */
+  readonly sendRatePerSecond?: number;
+
+  /**
+   * ARN of the SES identity bounces are sent from; the only resource `ses:SendBounce` is granted on.
+   * @default - the policy's `bounce.senderArn`, else
+   *   `arn:${Partition}:ses:${Region}:${Account}:identity/<domain of the policy's bounce.sender>`
+   */
+  readonly bounceIdentityArn?: string;
+
+  /**
+   * E-mail address subscribed to the alarm topic.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * SNS topic the alarms notify. An existing topic must let CloudWatch publish to it (and, if
+   * encrypted, use its key): the construct cannot change the policies of a topic it did not create.
+   * @default - a KMS-encrypted topic is created when `alarmEmail` is set; otherwise alarms have no action
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Removal policy of the ledger table.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * Timeout of the receipt function; must be below SES's 30 s deadline.
+   * @default Duration.seconds(10)
+   */
+  readonly receiptTimeout?: Duration;
+
+  /**
+   * Timeout of the delivery function; long enough for one delivery attempt at `sendRatePerSecond`
+   * (31 s at 1/s). The queue's visibility timeout is six times this, and its redrive policy
+   * allows more receives than fit in the 24 h SendBounce window, so that only the delivery
+   * function dead-letters a job, once the job's own attempts are spent (docs/delivery.md).
+   * @default Duration.seconds(60)
+   */
+  readonly deliveryTimeout?: Duration;
+
+  /**
+   * Retention of the functions' log groups.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Create a CloudWatch dashboard of the pipeline.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+}
+
+/** The props with their defaults applied, once validated. */
+export interface Settings {
+  readonly recipients: readonly string[];
+  readonly ruleSetName: string;
+  readonly ruleName: string;
+  readonly existingRuleSet: boolean;
+  readonly activateRuleSet: boolean;
+  readonly displaceActiveRuleSet: boolean;
+  readonly sendRatePerSecond: number;
+  readonly receiptTimeout: Duration;
+  readonly deliveryTimeout: Duration;
+}
+
+/** SES gives a RequestResponse Lambda action 30 s to answer (SES Developer Guide, "Invoke Lambda function action"). */
+const SES_LAMBDA_DEADLINE = Duration.seconds(30);
+/** Lambda's longest timeout. */
+const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
+/** SES accepts at most 100 recipients per receipt rule (SES Developer Guide, "Service quotas", email receiving). */
+export const MAX_RULE_RECIPIENTS = 100;
+/** SES rule and rule set names: letters, digits, '.', '_', '-'; start and end with a letter or digit; at most 64 (SES API Reference, ReceiptRule.Name). */
+const SES_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
+const RECIPIENT = /^[^\s@]*@?[^\s@]+$/;
+
+/** One check of the props: the problem, naming the prop, or undefined. */
+type Rule = (props: SesBouncerProps, settings: Settings) => string | undefined | readonly string[];
+
+const RULES: readonly Rule[] = [
+  (p) => (!Array.isArray(p.recipients) || p.recipients.length === 0 ? 'recipients: at least one recipient is required (a receipt rule without recipients matches every verified domain)' : undefined),
+  (p) => (Array.isArray(p.recipients) && p.recipients.length > MAX_RULE_RECIPIENTS ? `recipients: at most ${MAX_RULE_RECIPIENTS} per receipt rule, got ${p.recipients.length}` : undefined),
+  (p) =>
+    (Array.isArray(p.recipients) ? (p.recipients as readonly unknown[]) : []).flatMap((r, i) =>
+      typeof r !== 'string' || !RECIPIENT.test(r) || r.trim() === '' || r === '.' ? [`recipients[${i}]: not an address, domain or .subdomain: ${JSON.stringify(r)}`] : [],
+    ),
+  (p) => (typeof p.policy !== 'string' || p.policy.trim() === '' ? 'policy: a policy file is required' : undefined),
+  (p, s) =>
+    ([['ruleSetName', s.ruleSetName], ['ruleName', s.ruleName], ['after', p.after]] as const).flatMap(([prop, name]) =>
+      name !== undefined && !SES_NAME.test(name)
+        ? [`${prop}: ${JSON.stringify(name)} is not an SES name (letters, digits, '.', '_', '-'; starts and ends with a letter or digit; at most 64)`]
+        : [],
+    ),
+  (p, s) => (p.after !== undefined && p.after === s.ruleName ? 'after: cannot be the rule itself' : undefined),
+  (p) => (p.displaceActiveRuleSet === true && p.activateRuleSet !== true ? 'displaceActiveRuleSet: only means something with activateRuleSet: true' : undefined),
+  (_p, s) => (!Number.isFinite(s.sendRatePerSecond) || s.sendRatePerSecond <= 0 ? `sendRatePerSecond: must be a positive number, got ${s.sendRatePerSecond}` : undefined),
+  (_p, s) =>
+    !s.receiptTimeout.isUnresolved() && s.receiptTimeout.toMilliseconds() >= SES_LAMBDA_DEADLINE.toMilliseconds()
+      ? `receiptTimeout: must be below SES's 30 s deadline for RequestResponse, got ${s.receiptTimeout.toHumanString()}`
+      : undefined,
+  (_p, s) => {
+    // One attempt (claim, the pacer's wait, one SendBounce, recording) must fit in an invocation,
+    // or every job would be handed back until it expires (docs/delivery.md "Time").
+    const shortest = shortestDeliveryTimeoutSeconds(s.sendRatePerSecond);
+    const seconds = s.deliveryTimeout.isUnresolved() ? undefined : s.deliveryTimeout.toSeconds();
+    return seconds !== undefined && (seconds < shortest || seconds > LAMBDA_MAX_TIMEOUT.toSeconds())
+      ? `deliveryTimeout: must be between ${shortest} s (one delivery attempt at ${s.sendRatePerSecond} SendBounce/s must fit) and 15 min, got ${s.deliveryTimeout.toHumanString()}`
+      : undefined;
+  },
+  (p) =>
+    p.alarmEmail !== undefined && !Token.isUnresolved(p.alarmEmail) && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(p.alarmEmail)
+      ? `alarmEmail: not an e-mail address: ${JSON.stringify(p.alarmEmail)}`
+      : undefined,
+  (p) =>
+    p.bounceIdentityArn !== undefined && !Token.isUnresolved(p.bounceIdentityArn) && !/^arn:[^:]+:ses:[^:]*:\d{12}:identity\/.+$/.test(p.bounceIdentityArn)
+      ? `bounceIdentityArn: not an SES identity ARN: ${JSON.stringify(p.bounceIdentityArn)}`
+      : undefined,
+];
+
+/** The shortest delivery timeout that holds one attempt at `ratePerSecond` (at least Lambda's 10 s floor of usefulness). */
+export function shortestDeliveryTimeoutSeconds(ratePerSecond: number): number {
+  if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) return 10;
+  return Math.max(10, Math.ceil((attemptReserveMs((1000 / ratePerSecond) * (1 + PACING_MARGIN)) + 5_000) / 1000));
+}
+
+/** Applies the defaults and checks every rule; all problems in one error, each naming its prop. */
+export function validateProps(props: SesBouncerProps): Settings {
+  const settings: Settings = {
+    recipients: Array.isArray(props.recipients) ? [...props.recipients] : [],
+    ruleSetName: props.ruleSetName ?? 'ses-bouncer',
+    ruleName: props.ruleName ?? 'ses-bouncer',
+    existingRuleSet: props.existingRuleSet ?? false,
+    activateRuleSet: props.activateRuleSet ?? false,
+    displaceActiveRuleSet: props.displaceActiveRuleSet ?? false,
+    sendRatePerSecond: props.sendRatePerSecond ?? 1,
+    receiptTimeout: props.receiptTimeout ?? Duration.seconds(10),
+    deliveryTimeout: props.deliveryTimeout ?? Duration.seconds(60),
+  };
+  const problems = RULES.flatMap((rule) => {
+    const found = rule(props, settings);
+    return found === undefined ? [] : typeof found === 'string' ? [found] : [...found];
+  });
+  if (problems.length > 0) throw new SesBouncerConfigError('SesBouncer: invalid props', problems);
+  return settings;
+}
