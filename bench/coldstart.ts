@@ -198,7 +198,7 @@ export const coldStartBench: Bench = {
     }
     return {
       title: 'Bundle size and cold start',
-      method: `Both functions bundled with the construct's own esbuild options (\`handlerBundling()\`: CJS, node22, minified, source maps, AWS SDK bundled), next to a floor bundled the same way: a handler that imports the same SDK clients and does nothing. Cold start: a fresh \`node\` process loads the bundle (Lambda's init: for ours, configuration, policy and clients) and handles one event against dynalite, the local SES endpoint and an SQS fake, each in its own process; the receipt event bounces one recipient (sender counter, SendMessage), the delivery event sends it (claim, SendBounce, outcome). Medians of ${sent} runs, ours and the floor interleaved. Node ${process.version} here; Lambda runs nodejs22.x.`,
+      method: `Both functions bundled with the construct's own esbuild options (\`handlerBundling()\`: CJS, node24, minified, source maps, AWS SDK bundled), next to a floor bundled the same way: a handler that imports the same SDK clients and does nothing. Cold start: a fresh \`node\` process loads the bundle (Lambda's init: for ours, configuration, policy and clients) and handles one event against dynalite, the local SES endpoint and an SQS fake, each in its own process; the receipt event bounces one recipient (sender counter, SendMessage), the delivery event sends it (claim, SendBounce, outcome). Medians of ${sent} runs, ours and the floor interleaved. Node ${process.version} here; Lambda runs nodejs24.x.`,
       header: ['function', 'bundle', 'floor bundle', 'init: ours / floor', 'process start → answered: ours / floor / floor + same calls', 'over floor', 'over floor + same calls'],
       rows,
       notes: [
