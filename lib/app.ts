@@ -82,7 +82,8 @@ export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): 
   else if (!/^optional$/i.test(tls)) problems.push(`context tlsPolicy: must be Optional or Require, got ${JSON.stringify(tls)}`);
   const rateValue = context('sendRatePerSecond');
   const sendRatePerSecond = rateValue === undefined || rateValue === '' ? CONTEXT_DEFAULTS.sendRatePerSecond : Number(rateValue);
-  if (!Number.isFinite(sendRatePerSecond) || sendRatePerSecond <= 0) problems.push(`context sendRatePerSecond: must be a positive number, got ${JSON.stringify(rateValue)}`);
+  // Only whether it reads as a number: its range is the construct's to check (lib/props.ts).
+  if (!Number.isFinite(sendRatePerSecond)) problems.push(`context sendRatePerSecond: must be a number, got ${JSON.stringify(rateValue)}`);
   const removal = str('tableRemovalPolicy') ?? CONTEXT_DEFAULTS.tableRemovalPolicy;
   let tableRemovalPolicy = RemovalPolicy.RETAIN;
   if (/^destroy$/i.test(removal)) tableRemovalPolicy = RemovalPolicy.DESTROY;
