@@ -71,8 +71,10 @@ function summary(report: ReplayReport, out: string): string {
   const count = (predicate: (row: ReplayRow) => boolean) => report.rows.filter(predicate).length;
   const bounced = count((row) => row.bounce !== undefined);
   const sent = count((row) => row.bounce === 'SENT');
+  const refused = count((row) => row.action === 'refuse');
   const parts = [
     `${report.rows.length} recipients`,
+    ...(refused > 0 ? [`${refused} refused at SMTP (550 5.1.1, no DSN)`] : []),
     `${count((row) => row.action === 'deliver')} delivered`,
     `${count((row) => row.action === 'drop')} dropped (${count((row) => row.ruleOrGuard.includes('guard '))} by a guard)`,
     `${bounced} bounced (${sent} sent in ${report.sesStats.accepted} SendBounce call${report.sesStats.accepted === 1 ? '' : 's'}, ${report.sesStats.throttled} throttled)`,

@@ -33,6 +33,7 @@ async function buildDeps(): Promise<ReceiptDeps> {
     queue: new SqsBounceQueue(new SQSClient(DATA_PLANE_CLIENT_CONFIG), config.queueUrl),
     logger,
     metrics,
+    stopDisposition: config.stopDisposition,
   };
 }
 

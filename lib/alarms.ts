@@ -16,6 +16,8 @@ export interface BouncerAlarmsProps {
   readonly deadLetterQueue: sqs.IQueue;
   readonly receiptFunction: lambda.IFunction;
   readonly deliveryFunction: lambda.IFunction;
+  /** The policy has `accept`: alarm when a recipient outside it reaches the function. @default false */
+  readonly refusing?: boolean;
   /** An existing topic to notify. @default one is created when `email` is set */
   readonly topic?: sns.ITopic;
   readonly email?: string;
@@ -108,6 +110,16 @@ export class BouncerAlarms extends Construct {
       alarm('NotQueuedAlarm', bouncerMetric(MetricName.NotQueued), 0, 'The receipt function could not queue a bounce (SQS or DynamoDB failing) and delivered the message instead.'),
       alarm('ErrorsAlarm', bouncerMetric(MetricName.Errors), 0, 'A handler failed (invalid event, policy, ledger or queue failure); receipt fails open into delivery.'),
     ];
+    if (props.refusing) {
+      alarms.push(
+        alarm(
+          'RefusedAlarm',
+          bouncerMetric(MetricName.Refused),
+          0,
+          "Recipients outside the policy's accept reached the function: another receipt rule of the active rule set lists them (or their whole domain), so SES takes them instead of refusing them with 550 5.1.1. The function drops them: neither bounced nor delivered.",
+        ),
+      );
+    }
     for (const [name, fn] of [['Receipt', props.receiptFunction], ['Delivery', props.deliveryFunction]] as const) {
       alarms.push(
         alarm(`${name}FunctionErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }), 0, `The ${name.toLowerCase()} function raised errors.`),
@@ -137,7 +149,11 @@ export class BouncerDashboard extends Construct {
     const guardedSearch = `SEARCH('{${METRICS_NAMESPACE},Guard,service} MetricName="${MetricName.Guarded}" service="${SERVICE_NAME}"', 'Sum', 300)`;
     const oldest = Duration.millis(OLDEST_BOUNCE_ALARM_MS);
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Decisions', left: counts([MetricName.Delivered, MetricName.Dropped, MetricName.Queued, MetricName.Guarded, MetricName.NotQueued]), width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Decisions',
+        left: counts([MetricName.Delivered, MetricName.Dropped, MetricName.Queued, MetricName.Guarded, MetricName.NotQueued, MetricName.Refused]),
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({ title: 'Bounces', left: counts([MetricName.Sent, MetricName.Throttled, MetricName.Rejected, MetricName.Unknown, MetricName.Expired]), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Guarded by guard', left: [new cloudwatch.MathExpression({ expression: guardedSearch, label: '', period: Duration.minutes(5) })], width: 8 }),
     );

@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { SesBouncerConfigError } from './errors.js';
 import type { SesBouncerProps } from './ses-bouncer.js';
 import { SesBouncerStack } from './stack.js';
+import { loadSynthPolicy } from './synth-policy.js';
 
 // cdk.json context → SesBouncer props. Each setting can be overridden with `-c key=value`, so
 // values arrive as JSON (cdk.json) or as strings (command line): both are accepted.
@@ -66,10 +67,12 @@ export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): 
     return fallback;
   };
   const domain = str('domain') ?? CONTEXT_DEFAULTS.domain;
+  const policy = resolve(cwd, str('policyFile') ?? CONTEXT_DEFAULTS.policyFile);
   const rawRecipients = context('recipients');
-  let recipients: string[];
-  // The domain and its subdomains at any depth: SES matches `example.com` for that domain only.
-  if (rawRecipients === undefined || rawRecipients === null) recipients = [domain, `.${domain}`];
+  let recipients: string[] | undefined;
+  // The domain and its subdomains at any depth (SES matches `example.com` for that domain only);
+  // none when the policy has `accept`: the rules then list what it compiles to.
+  if (rawRecipients === undefined || rawRecipients === null) recipients = policyHasAccept(policy) ? undefined : [domain, `.${domain}`];
   else if (typeof rawRecipients === 'string') recipients = rawRecipients.split(',').map((r) => r.trim()).filter((r) => r !== '');
   else if (Array.isArray(rawRecipients) && rawRecipients.every((r) => typeof r === 'string')) recipients = rawRecipients;
   else {
@@ -89,8 +92,8 @@ export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): 
   if (/^destroy$/i.test(removal)) tableRemovalPolicy = RemovalPolicy.DESTROY;
   else if (!/^retain$/i.test(removal)) problems.push(`context tableRemovalPolicy: must be retain or destroy, got ${JSON.stringify(removal)}`);
   const props: SesBouncerProps = {
-    recipients,
-    policy: resolve(cwd, str('policyFile') ?? CONTEXT_DEFAULTS.policyFile),
+    ...(recipients !== undefined && { recipients }),
+    policy,
     ruleSetName: str('ruleSetName') ?? CONTEXT_DEFAULTS.ruleSetName,
     ruleName: str('ruleName') ?? CONTEXT_DEFAULTS.ruleName,
     existingRuleSet: bool('existingRuleSet', CONTEXT_DEFAULTS.existingRuleSet),
@@ -105,6 +108,15 @@ export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): 
   };
   if (problems.length > 0) throw new SesBouncerConfigError('invalid cdk.json context', problems);
   return props;
+}
+
+/** Whether the policy has `accept`; an invalid or missing policy is the construct's to report. */
+function policyHasAccept(file: string): boolean {
+  try {
+    return loadSynthPolicy(file).compiled.accept !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The CDK app of bin/app.ts: one SesBouncerStack from context, checked by cdk-nag. */

@@ -20,6 +20,8 @@ export interface BouncerFunctionsProps {
   readonly sendRatePerSecond: number;
   readonly receiptTimeout: Duration;
   readonly deliveryTimeout: Duration;
+  /** The receipt function's answer when nothing is delivered (STOP_DISPOSITION). */
+  readonly stopDisposition: 'STOP_RULE_SET' | 'STOP_RULE';
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -47,7 +49,7 @@ export class BouncerFunctions extends Construct {
       timeout: props.receiptTimeout,
       logRetention: props.logRetention,
       // POLICY_FILE is not set: the handler reads ${LAMBDA_TASK_ROOT}/policy.json, bundled here.
-      environment: { ...environment, BOUNCE_QUEUE_URL: props.queue.queueUrl },
+      environment: { ...environment, BOUNCE_QUEUE_URL: props.queue.queueUrl, STOP_DISPOSITION: props.stopDisposition },
       extraFiles: [[props.policyJsonFile, 'policy.json']],
     }).function;
     this.delivery = new BundledFunction(this, 'Delivery', {

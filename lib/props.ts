@@ -4,16 +4,31 @@ import type * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { PACING_MARGIN } from '../lambda/app/pacer.js';
 import { attemptReserveMs } from '../lambda/app/time-budget.js';
+import { SES_RECEIVING_QUOTAS, splitIntoRules, type AcceptSet } from '../lambda/core/ses-recipients.js';
 import { SesBouncerConfigError } from './errors.js';
 
 export interface SesBouncerProps {
   /**
    * Envelope recipients the receipt rule matches: addresses (`user@example.com`), domains
    * (`example.com`) or subdomains at any depth (`.example.com`), as SES receipt rules take
-   * them. Required and non-empty: a rule without recipients would take the mail of every
-   * verified domain.
+   * them, at most 100. Required, and non-empty, unless the policy has `accept`: a rule without
+   * recipients would take the mail of every verified domain. With `accept`, the rules list what
+   * `accept` compiles to, and this prop is ignored (with a warning), so that no domain-wide
+   * recipient can make SES take every address again (README "Refusing at SMTP time").
+   * @default - compiled from the policy's `accept`; required without it
    */
-  readonly recipients: readonly string[];
+  readonly recipients?: readonly string[];
+
+  /**
+   * SES actions that deliver the mail, run in each of the bouncer's receipt rules after its
+   * Lambda action, for the recipients of that rule: an S3 action, SNS, WorkMail… When the
+   * function bounces or drops every recipient, it stops the rule (STOP_RULE_SET with one rule,
+   * STOP_RULE with several) and these actions do not run. Give them here, not in a later rule,
+   * when `accept` needs several rules: each rule then stops only itself (README "Several rules").
+   * At most 9 (SES takes 10 actions per rule; the Lambda action is one).
+   * @default - none: deliver with rules after the bouncer's
+   */
+  readonly actions?: readonly ses.IReceiptRuleAction[];
 
   /**
    * Path of the policy file (YAML, or JSON by its `.json` extension). Validated at synth by the
@@ -133,6 +148,9 @@ export interface SesBouncerProps {
 /** The props with their defaults applied, once validated. */
 export interface Settings {
   readonly recipients: readonly string[];
+  /** The recipients of each receipt rule, in rule order: `recipients`, or what `accept` compiles to cut at SES's per-rule quota. */
+  readonly ruleRecipients: readonly (readonly string[])[];
+  readonly actions: readonly ses.IReceiptRuleAction[];
   readonly ruleSetName: string;
   readonly ruleName: string;
   readonly existingRuleSet: boolean;
@@ -147,22 +165,38 @@ export interface Settings {
 const SES_LAMBDA_DEADLINE = Duration.seconds(30);
 /** Lambda's longest timeout. */
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
-/** SES accepts at most 100 recipients per receipt rule (SES Developer Guide, "Service quotas", email receiving). */
-export const MAX_RULE_RECIPIENTS = 100;
+const { recipientsPerRule: MAX_RULE_RECIPIENTS, actionsPerRule: MAX_RULE_ACTIONS } = SES_RECEIVING_QUOTAS;
 /** SES rule and rule set names: letters, digits, '.', '_', '-'; start and end with a letter or digit; at most 64 (SES API Reference, ReceiptRule.Name). */
 const SES_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
 const RECIPIENT = /^[^\s@]*@?[^\s@]+$/;
 
-/** One check of the props: the problem, naming the prop, or undefined. */
-type Rule = (props: SesBouncerProps, settings: Settings) => string | undefined | readonly string[];
+/** One check of the props: the problem, naming the prop, or undefined. `accept` is the policy's, when it has one. */
+type Rule = (props: SesBouncerProps, settings: Settings, accept: AcceptSet | undefined) => string | undefined | readonly string[];
 
 const RULES: readonly Rule[] = [
-  (p) => (!Array.isArray(p.recipients) || p.recipients.length === 0 ? 'recipients: at least one recipient is required (a receipt rule without recipients matches every verified domain)' : undefined),
-  (p) => (Array.isArray(p.recipients) && p.recipients.length > MAX_RULE_RECIPIENTS ? `recipients: at most ${MAX_RULE_RECIPIENTS} per receipt rule, got ${p.recipients.length}` : undefined),
-  (p) =>
-    (Array.isArray(p.recipients) ? (p.recipients as readonly unknown[]) : []).flatMap((r, i) =>
+  (p, _s, accept) =>
+    accept === undefined && (!Array.isArray(p.recipients) || p.recipients.length === 0)
+      ? "recipients: at least one recipient is required (a receipt rule without recipients matches every verified domain), or the policy's accept"
+      : undefined,
+  (p, _s, accept) =>
+    accept === undefined && Array.isArray(p.recipients) && p.recipients.length > MAX_RULE_RECIPIENTS
+      ? `recipients: at most ${MAX_RULE_RECIPIENTS} per receipt rule (SES service quotas), got ${p.recipients.length}; for more, list them in the policy's accept`
+      : undefined,
+  (p, _s, accept) =>
+    (accept === undefined && Array.isArray(p.recipients) ? (p.recipients as readonly unknown[]) : []).flatMap((r, i) =>
       typeof r !== 'string' || !RECIPIENT.test(r) || r.trim() === '' || r === '.' ? [`recipients[${i}]: not an address, domain or .subdomain: ${JSON.stringify(r)}`] : [],
     ),
+  (p) =>
+    p.actions !== undefined && (!Array.isArray(p.actions) || p.actions.length > MAX_RULE_ACTIONS - 1)
+      ? `actions: at most ${MAX_RULE_ACTIONS - 1} (SES takes ${MAX_RULE_ACTIONS} actions per receipt rule, and the bouncer's Lambda action is one), got ${Array.isArray(p.actions) ? p.actions.length : JSON.stringify(p.actions)}`
+      : undefined,
+  (_p, s) => {
+    // The rules after the first are named ruleName-2, ruleName-3…: the longest must still be an SES name.
+    const longest = s.ruleRecipients.length > 1 ? `${s.ruleName}-${s.ruleRecipients.length}` : s.ruleName;
+    return longest !== s.ruleName && SES_NAME.test(s.ruleName) && !SES_NAME.test(longest)
+      ? `ruleName: ${JSON.stringify(s.ruleName)} leaves no room for the names of the ${s.ruleRecipients.length} rules accept needs (${longest} is over 64 characters)`
+      : undefined;
+  },
   (p) => (typeof p.policy !== 'string' || p.policy.trim() === '' ? 'policy: a policy file is required' : undefined),
   (p, s) =>
     ([['ruleSetName', s.ruleSetName], ['ruleName', s.ruleName], ['after', p.after]] as const).flatMap(([prop, name]) =>
@@ -202,10 +236,16 @@ export function shortestDeliveryTimeoutSeconds(ratePerSecond: number): number {
   return Math.max(10, Math.ceil((attemptReserveMs((1000 / ratePerSecond) * (1 + PACING_MARGIN)) + 5_000) / 1000));
 }
 
-/** Applies the defaults and checks every rule; all problems in one error, each naming its prop. */
-export function validateProps(props: SesBouncerProps): Settings {
+/**
+ * Applies the defaults and checks every rule; all problems in one error, each naming its prop.
+ * `accept` is the policy's (validated, within SES's rule-set quota): the rules list it instead of `recipients`.
+ */
+export function validateProps(props: SesBouncerProps, accept?: AcceptSet): Settings {
+  const recipients = Array.isArray(props.recipients) ? [...props.recipients] : [];
   const settings: Settings = {
-    recipients: Array.isArray(props.recipients) ? [...props.recipients] : [],
+    recipients,
+    ruleRecipients: accept !== undefined ? splitIntoRules(accept.ruleRecipients) : [recipients],
+    actions: Array.isArray(props.actions) ? [...props.actions] : [],
     ruleSetName: props.ruleSetName ?? 'ses-bouncer',
     ruleName: props.ruleName ?? 'ses-bouncer',
     existingRuleSet: props.existingRuleSet ?? false,
@@ -216,7 +256,7 @@ export function validateProps(props: SesBouncerProps): Settings {
     deliveryTimeout: props.deliveryTimeout ?? Duration.seconds(60),
   };
   const problems = RULES.flatMap((rule) => {
-    const found = rule(props, settings);
+    const found = rule(props, settings, accept);
     return found === undefined ? [] : typeof found === 'string' ? [found] : [...found];
   });
   if (problems.length > 0) throw new SesBouncerConfigError('SesBouncer: invalid props', problems);

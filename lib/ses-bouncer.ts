@@ -9,13 +9,14 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { queueSettings } from '../lambda/app/time-budget.js';
 import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from '../lambda/app/telemetry.js';
+import { Disposition } from '../lambda/core/decide.js';
 import { unreachableRecipientPatterns } from '../lambda/core/reach.js';
 import { bouncerMetric, BouncerAlarms, BouncerDashboard } from './alarms.js';
 import { BounceQueues } from './bounce-queues.js';
 import { BouncerFunctions } from './bouncer-functions.js';
 import { SesBouncerConfigError } from './errors.js';
 import { LedgerTable } from './ledger-table.js';
-import { validateProps, type SesBouncerProps } from './props.js';
+import { validateProps, type SesBouncerProps, type Settings } from './props.js';
 import { BouncerReceiptRule } from './receipt-rule.js';
 import { RuleSetActivation } from './rule-set-activation.js';
 import { loadSynthPolicy, type SynthPolicy } from './synth-policy.js';
@@ -33,7 +34,10 @@ export { handlerBundling } from './bundled-function.js';
  */
 export class SesBouncer extends Construct {
   readonly ruleSet: ses.IReceiptRuleSet;
+  /** The first receipt rule (named `ruleName`). */
   readonly rule: ses.ReceiptRule;
+  /** Every receipt rule, in rule-set order: one, or as many as the policy's `accept` needs. */
+  readonly rules: readonly ses.ReceiptRule[];
   readonly receiptFunction: NodejsFunction;
   readonly deliveryFunction: NodejsFunction;
   readonly table: dynamodb.Table;
@@ -51,11 +55,17 @@ export class SesBouncer extends Construct {
 
   constructor(scope: Construct, id: string, props: SesBouncerProps) {
     super(scope, id);
-    const settings = validateProps(props);
+    if (typeof props.policy !== 'string' || props.policy.trim() === '') throw new SesBouncerConfigError('SesBouncer: invalid props', ['policy: a policy file is required']);
     this.policy = loadSynthPolicy(props.policy);
+    const accept = this.policy.compiled.accept;
+    const settings = validateProps(props, accept);
     this.bounceIdentityArn = this.#bounceIdentityArn(props.bounceIdentityArn);
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    this.#warnAboutUnreachableRules(settings.recipients);
+    this.#warnAboutUnreachableRules(settings.ruleRecipients.flat(), accept !== undefined);
+    if (accept !== undefined) this.#warnAboutRefusal(props, settings);
+    // One rule's STOP_RULE_SET would stop the rules after it, which hold other recipients of the
+    // same message: with several rules, each stops only itself (README "Several rules").
+    const stopDisposition = settings.ruleRecipients.length > 1 ? Disposition.StopRule : Disposition.StopRuleSet;
 
     this.table = new LedgerTable(this, 'Ledger', { removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN }).table;
     const queues = new BounceQueues(this, 'Queues', { timing: queueSettings(settings.deliveryTimeout.toSeconds(), settings.receiptTimeout.toSeconds()) });
@@ -70,6 +80,7 @@ export class SesBouncer extends Construct {
       sendRatePerSecond: settings.sendRatePerSecond,
       receiptTimeout: settings.receiptTimeout,
       deliveryTimeout: settings.deliveryTimeout,
+      stopDisposition,
       logRetention,
     });
     this.receiptFunction = functions.receipt;
@@ -79,13 +90,15 @@ export class SesBouncer extends Construct {
       ruleSetName: settings.ruleSetName,
       existingRuleSet: settings.existingRuleSet,
       ruleName: settings.ruleName,
-      recipients: settings.recipients,
+      ruleRecipients: settings.ruleRecipients,
+      actions: settings.actions,
       after: props.after,
       tlsPolicy: props.tlsPolicy ?? ses.TlsPolicy.OPTIONAL,
       receiptFunction: this.receiptFunction,
     });
     this.ruleSet = receiptRule.ruleSet;
-    this.rule = receiptRule.rule;
+    this.rules = receiptRule.rules;
+    this.rule = receiptRule.rules[0]!;
     if (settings.activateRuleSet) {
       this.activation = new RuleSetActivation(this, 'Activation', {
         ruleSetName: settings.ruleSetName,
@@ -101,6 +114,7 @@ export class SesBouncer extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       receiptFunction: this.receiptFunction,
       deliveryFunction: this.deliveryFunction,
+      refusing: accept !== undefined,
       ...(props.alarmTopic && { topic: props.alarmTopic }),
       ...(props.alarmEmail !== undefined && { email: props.alarmEmail }),
     });
@@ -137,13 +151,37 @@ export class SesBouncer extends Construct {
   }
 
   /** A policy rule about addresses SES never hands this deployment's function is a mistake: say so at synth. */
-  #warnAboutUnreachableRules(recipients: readonly string[]): void {
+  #warnAboutUnreachableRules(recipients: readonly string[], fromAccept: boolean): void {
     for (const { path, pattern } of unreachableRecipientPatterns(this.policy.compiled.document, recipients)) {
       Annotations.of(this).addWarningV2(
         'ses-bouncer:unreachable-rule',
-        `${path}: ${pattern} can never match: no receipt rule recipient (${recipients.join(', ')}) lets SES pass such an address to the function. ` +
-          'Add its domain (example.com) or subdomains (.example.com) to the recipients, or drop the pattern.',
+        fromAccept
+          ? `${path}: ${pattern} can never match: the policy's accept takes no such address, so SES refuses it before the function sees it.`
+          : `${path}: ${pattern} can never match: no receipt rule recipient (${recipients.join(', ')}) lets SES pass such an address to the function. ` +
+              'Add its domain (example.com) or subdomains (.example.com) to the recipients, or drop the pattern.',
       );
+    }
+  }
+
+  /** What SES's refusal depends on, and this deployment cannot check, said at synth (README "Refusing at SMTP time"). */
+  #warnAboutRefusal(props: SesBouncerProps, settings: Settings): void {
+    const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(`ses-bouncer:${id}`, message);
+    if (props.recipients !== undefined) {
+      warn('recipients-ignored', "recipients is ignored: the policy has accept, and the receipt rules list what it compiles to (a domain-wide recipient would make SES take every address again).");
+    }
+    if (settings.existingRuleSet) {
+      warn(
+        'accept-existing-rule-set',
+        `accept: SES refuses an address only if no rule of the active rule set lists it. The other rules of rule set ${settings.ruleSetName} must not list the ` +
+          'accepted domains (example.com, .example.com) or any address accept leaves out, or SES takes those addresses and the function counts them as Refused.',
+      );
+      if (settings.ruleRecipients.length > 1 && settings.actions.length === 0) {
+        warn(
+          'several-rules-without-actions',
+          `accept needs ${settings.ruleRecipients.length} receipt rules, so the function stops only its own rule (STOP_RULE): rules after them in ${settings.ruleSetName} also run for mail it bounced. ` +
+            'Give the delivery actions as the actions prop instead of a later rule.',
+        );
+      }
     }
   }
 }

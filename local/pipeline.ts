@@ -14,7 +14,10 @@ import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
 import { SesBounceSender } from '../lambda/aws/ses.js';
 import { SES_CLIENT_CONFIG } from '../lambda/aws/timeouts.js';
 import type { Decision } from '../lambda/core/decide.js';
+import { parseAddress } from '../lambda/core/address.js';
 import { parseSesEvent } from '../lambda/core/event.js';
+import { canonicalRecipient } from '../lambda/core/recipient.js';
+import { SES_REFUSAL } from '../lambda/core/ses-recipients.js';
 import type { CompiledPolicy } from '../lambda/core/policy.js';
 import { localDynamoDbClient, startDynalite } from './dynamodb.js';
 import { MemoryFifoQueue } from './memory-queue.js';
@@ -103,11 +106,18 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     const delivery = createDeliverHandler({ deps: () => deliverDeps, logger });
 
     const invalid: { source: string; error: string }[] = [];
+    const refusedRows: ReplayRow[] = [];
     for (const [index, event] of events.entries()) {
       source = event.source;
-      const { disposition } = await receipt(event.payload, lambdaContext('ses-bouncer-receipt', 30_000));
       for (const result of parseSesEvent(event.payload)) if (!result.ok) invalid.push({ source: event.source, error: result.error });
-      progress(`[${index + 1}/${events.length}] ${event.source}: ${disposition}`);
+      const { payload, refused } = refuseAtSmtp(event, options.policy);
+      refusedRows.push(...refused);
+      if (payload === undefined) {
+        progress(`[${index + 1}/${events.length}] ${event.source}: refused at RCPT TO (550 5.1.1), never reached the function`);
+        continue;
+      }
+      const { disposition } = await receipt(payload, lambdaContext('ses-bouncer-receipt', 30_000));
+      progress(`[${index + 1}/${events.length}] ${event.source}: ${refused.length > 0 ? `${refused.length} refused at RCPT TO, the rest ` : ''}${disposition}`);
     }
 
     jobs = queue.depth;
@@ -115,7 +125,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     await queue.drain((batch) => delivery(batch, lambdaContext('ses-bouncer-deliver', 900_000)));
 
     const dsnPaths = new Map(ses.accepted.map((accepted) => [accepted.request.OriginalMessageId, accepted.emlPath]));
-    const rows: ReplayRow[] = [];
+    const rows: ReplayRow[] = [...refusedRows];
     for (const { source, decision } of decided) {
       const states = await ledger.get(decision.messageId, decision.recipients.map((r) => r.address));
       for (const recipient of decision.recipients) {
@@ -131,6 +141,11 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
         });
       }
     }
+    // In event order, and in each message in its recipients' order, refused ones included.
+    const eventOrder = new Map(events.map((event, index) => [event.source, index]));
+    const recipientOrder = new Map(events.flatMap(({ payload }) => recordsOf(payload).flatMap((r) => envelopeRecipients(r).map((address, i) => [`${r?.ses?.mail?.messageId} ${address}`, i] as const))));
+    const position = (row: ReplayRow) => recipientOrder.get(`${row.messageId} ${row.recipient}`) ?? 0;
+    rows.sort((a, b) => eventOrder.get(a.source)! - eventOrder.get(b.source)! || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0) || position(a) - position(b));
     return { rows, invalid, metrics: metrics.counts, sesStats: ses.stats };
   } finally {
     sesClient.destroy();
@@ -138,6 +153,39 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     await ses.close();
     await dynamo.close();
   }
+}
+
+/** A record's envelope recipients, canonical and each once, as the decisions list them. */
+function envelopeRecipients(record: any): string[] {
+  const recipients: unknown = record?.ses?.receipt?.recipients;
+  return Array.isArray(recipients) ? [...new Set(recipients.filter((r): r is string => typeof r === 'string').map(canonicalRecipient))] : [];
+}
+
+/**
+ * What SES does before the function runs, when the policy has `accept`: the receipt rules list
+ * only what it compiles to, so SES answers every other recipient 550 5.1.1 at RCPT TO (no DSN is
+ * written: the sending server reports it), and a message left with no recipient never arrives.
+ * Returns the event with the refused recipients taken out (undefined when none is left), and a
+ * row for each refused one.
+ */
+function refuseAtSmtp(event: ReplayEvent, policy: CompiledPolicy): { payload: unknown; refused: ReplayRow[] } {
+  const accept = policy.accept;
+  if (accept === undefined) return { payload: event.payload, refused: [] };
+  const refused: ReplayRow[] = [];
+  const payload = structuredClone(event.payload) as { Records?: unknown[] };
+  if (!Array.isArray(payload?.Records)) return { payload, refused };
+  payload.Records = payload.Records.filter((record: any) => {
+    const recipients: unknown = record?.ses?.receipt?.recipients;
+    if (!Array.isArray(recipients)) return true;
+    const taken = recipients.filter((raw) => typeof raw !== 'string' || accept.accepts(parseAddress(raw)));
+    const messageId = String(record?.ses?.mail?.messageId ?? '');
+    for (const address of envelopeRecipients(record).filter((address) => !accept.accepts(parseAddress(address)))) {
+      refused.push({ source: event.source, messageId, recipient: address, action: 'refuse', ruleOrGuard: `SMTP ${SES_REFUSAL.smtpCode} ${SES_REFUSAL.status} (not in accept)`, bounce: undefined, dsnPath: undefined });
+    }
+    record.ses.receipt.recipients = taken;
+    return taken.length > 0;
+  });
+  return { payload: payload.Records.length > 0 ? payload : undefined, refused };
 }
 
 function recordsOf(payload: unknown): any[] {

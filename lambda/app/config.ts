@@ -14,6 +14,7 @@ const ReceiptEnv = z.object({
   BOUNCE_TABLE_NAME: TableName,
   BOUNCE_QUEUE_URL: QueueUrl,
   POLICY_FILE: z.optional(z.string().check(z.minLength(1))),
+  STOP_DISPOSITION: z._default(z.enum(['STOP_RULE_SET', 'STOP_RULE']), 'STOP_RULE_SET'),
   LAMBDA_TASK_ROOT: z.optional(z.string()),
 });
 
@@ -31,6 +32,8 @@ export interface ReceiptConfig {
   readonly queueUrl: string;
   /** @default the policy bundled at synth: policy.json beside the handler */
   readonly policyFile: string;
+  /** The answer when nothing is delivered: STOP_RULE in a deployment of several receipt rules (docs/refusal.md). @default STOP_RULE_SET */
+  readonly stopDisposition: 'STOP_RULE_SET' | 'STOP_RULE';
 }
 
 export interface DeliverConfig {
@@ -49,6 +52,7 @@ export function loadReceiptConfig(env: NodeJS.ProcessEnv = process.env): Receipt
     tableName: parsed.BOUNCE_TABLE_NAME,
     queueUrl: parsed.BOUNCE_QUEUE_URL,
     policyFile: parsed.POLICY_FILE ?? join(parsed.LAMBDA_TASK_ROOT ?? process.cwd(), 'policy.json'),
+    stopDisposition: parsed.STOP_DISPOSITION,
   };
 }
 
@@ -65,7 +69,7 @@ export function loadDeliverConfig(env: NodeJS.ProcessEnv = process.env): Deliver
 function check<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
   const parsed = schema.safeParse(
     // An empty optional setting is an unset one (CloudFormation and shells write empty strings).
-    { ...env, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined, BOUNCE_DEAD_LETTER_QUEUE_URL: env.BOUNCE_DEAD_LETTER_QUEUE_URL || undefined, BOUNCE_QUEUE_URL: env.BOUNCE_QUEUE_URL || undefined },
+    { ...env, STOP_DISPOSITION: env.STOP_DISPOSITION || undefined, SEND_RATE_PER_SECOND: env.SEND_RATE_PER_SECOND || undefined, BOUNCE_DEAD_LETTER_QUEUE_URL: env.BOUNCE_DEAD_LETTER_QUEUE_URL || undefined, BOUNCE_QUEUE_URL: env.BOUNCE_QUEUE_URL || undefined },
     { reportInput: true },
   );
   if (parsed.success) return parsed.data;

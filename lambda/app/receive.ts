@@ -22,6 +22,13 @@ export interface ReceiptDeps {
   readonly clock?: () => Date;
   /** @default randomUUID */
   readonly newJobId?: () => string;
+  /**
+   * What to answer SES when nothing is delivered. A deployment of several receipt rules answers
+   * STOP_RULE, so that one rule's answer never stops the rules after it, which hold other
+   * recipients of the same message (docs/refusal.md "Several rules").
+   * @default STOP_RULE_SET
+   */
+  readonly stopDisposition?: typeof Disposition.StopRuleSet | typeof Disposition.StopRule;
   /** Sees every final decision (the local pipeline's report). @default none */
   readonly onDecision?: (decision: Decision) => void;
 }
@@ -55,7 +62,7 @@ export async function receive(event: unknown, deps: ReceiptDeps, remainingTimeMs
   }
   // SES sends one record per invocation; with several, stop only if every record says so.
   const stop = dispositions.length > 0 && dispositions.every((d) => d === Disposition.StopRuleSet);
-  return { disposition: stop ? Disposition.StopRuleSet : Disposition.Continue };
+  return { disposition: stop ? (deps.stopDisposition ?? Disposition.StopRuleSet) : Disposition.Continue };
 }
 
 /** Epoch ms by which each step must be answered. */
@@ -138,6 +145,14 @@ function until(deadline: number): AbortSignal {
 /** One structured line per recipient decision, and the counts the dashboard shows. */
 function report(decision: Decision, deps: ReceiptDeps): void {
   deps.onDecision?.(decision);
+  const refused = decision.recipients.filter((recipient) => recipient.action === 'refuse');
+  if (refused.length > 0) {
+    deps.logger.warn('SES passed recipients outside accept: another receipt rule of the active rule set lists them, so SES does not refuse them (docs/refusal.md)', {
+      messageId: decision.messageId,
+      recipients: refused.map((recipient) => recipient.address),
+    });
+    deps.metrics.count(MetricName.Refused, refused.length);
+  }
   for (const recipient of decision.recipients) {
     deps.logger.info('decision', {
       messageId: decision.messageId,

@@ -14,6 +14,12 @@ export const MetricName = {
   Dropped: 'Dropped',
   Guarded: 'Guarded',
   Queued: 'Queued',
+  /**
+   * Receipt: recipients outside the policy's `accept` that reached the function. SES refuses
+   * them at RCPT TO unless another receipt rule of the active set lists them: seeing one means
+   * the deployment does not refuse what the policy says it does (docs/refusal.md).
+   */
+  Refused: 'Refused',
   /** Receipt: a bounce that could not be queued; the message was delivered instead (fail open). */
   NotQueued: 'NotQueued',
   /** Delivery: a recipient another job already bounces (a duplicate receipt invocation or a second rule). */

@@ -1,4 +1,4 @@
-import { parseAddress } from './address.js';
+import { parseAddress, type ParsedAddress } from './address.js';
 import { canonicalRecipient } from './recipient.js';
 import { buildSendBounce, type BouncedRecipient, type SendBounceInput } from './dsn.js';
 import type { SesRecord } from './event.js';
@@ -6,15 +6,24 @@ import { alwaysOnGuard, configuredGuard, GuardName, recipientGuard } from './gua
 import { viewMessage, type MessageView } from './message.js';
 import type { Action, BounceType } from './policy-schema.js';
 import type { CompiledPolicy, CompiledRule } from './policy-compiler.js';
+import { SES_REFUSAL } from './ses-recipients.js';
 
-export const Disposition = { StopRuleSet: 'STOP_RULE_SET', Continue: 'CONTINUE' } as const;
+/**
+ * SES Lambda action dispositions (SES Developer Guide, "Invoke Lambda function action"): a
+ * decision says STOP_RULE_SET or CONTINUE; a deployment of several receipt rules answers
+ * STOP_RULE in place of STOP_RULE_SET, so that one rule never stops another (docs/refusal.md).
+ */
+export const Disposition = { StopRuleSet: 'STOP_RULE_SET', StopRule: 'STOP_RULE', Continue: 'CONTINUE' } as const;
 export type Disposition = (typeof Disposition)[keyof typeof Disposition];
+
+/** What happens to one envelope recipient: a policy rule's action, or `refuse` (outside `accept`, SES answers 550 5.1.1 at RCPT TO). */
+export type RecipientAction = Action | 'refuse';
 
 /** What happens to one envelope recipient (SPEC §6 `decide` output). */
 export interface RecipientDecision {
   readonly address: string;
-  readonly action: Action;
-  /** The rule that matched, or null when the policy default applied. */
+  readonly action: RecipientAction;
+  /** The rule that matched, or null when the policy default applied or the recipient was refused. */
   readonly rule: string | null;
   /** The first guard that turned a bounce into onGuard. */
   readonly guard?: GuardName;
@@ -62,7 +71,10 @@ export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Dat
   // (docs/policy.md "Guards"). Each in its canonical form, once however many spellings came.
   const addresses = [...new Set(record.ses.receipt.recipients.map(canonicalRecipient))];
   const recipients = addresses.map((address): RecipientDecision => {
-    const rule = matchRule(address);
+    const parsed = parseAddress(address);
+    // Outside `accept`, SES itself refuses the address at RCPT TO: the rules never see it.
+    if (policy.accept !== undefined && !policy.accept.accepts(parsed)) return { address, action: 'refuse', rule: null, status: SES_REFUSAL.status };
+    const rule = matchRule(parsed);
     if (rule === undefined) return { address, action: policy.default, rule: null };
     if (rule.then !== 'bounce') return { address, action: rule.then, rule: rule.name };
     const guard = guardFor(address);
@@ -74,16 +86,12 @@ export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Dat
 }
 
 /** First match wins; each rule's message-only part is evaluated at most once per message. */
-function ruleMatcher(policy: CompiledPolicy, message: MessageView): (address: string) => CompiledRule | undefined {
+function ruleMatcher(policy: CompiledPolicy, message: MessageView): (address: ParsedAddress | undefined) => CompiledRule | undefined {
   const messageMatches: (boolean | undefined)[] = [];
   const holdsForMessage = (rule: CompiledRule): boolean =>
     rule.messageTest === undefined || (messageMatches[rule.index] ??= rule.messageTest(message));
-  return (address) => {
-    const parsed = parseAddress(address);
-    return policy.rules.find(
-      (rule) => (rule.recipientTest === undefined || rule.recipientTest(message, parsed)) && holdsForMessage(rule),
-    );
-  };
+  return (parsed) =>
+    policy.rules.find((rule) => (rule.recipientTest === undefined || rule.recipientTest(message, parsed)) && holdsForMessage(rule));
 }
 
 /**
@@ -105,7 +113,7 @@ function assemble(
   sendBounce: SendBounceInput | null,
 ): Decision {
   const dryRun = policy.mode === 'dry-run';
-  // STOP_RULE_SET only when nothing is delivered; dry-run never changes what SES does.
+  // STOP_RULE_SET only when nothing is delivered (a refused recipient is not); dry-run never changes what SES does.
   const delivered = recipients.some((recipient) => recipient.action === 'deliver');
   return {
     messageId: message.messageId,

@@ -16,6 +16,7 @@ import {
 } from './policy-schema.js';
 import { maxPolicyValues, PolicySyntaxError, scanStructure, STACK_OVERFLOW_MESSAGE } from './policy-structure.js';
 import { compileRegex } from './regex.js';
+import { compileAccept, expressibleProblem, SES_RECEIVING_QUOTAS, type AcceptPattern, type AcceptSet } from './ses-recipients.js';
 import { parseStrictJson } from './strict-json.js';
 import { hasControlCharacters } from './text.js';
 
@@ -68,6 +69,8 @@ export interface CompiledPolicy {
   readonly guards: Guards;
   readonly rules: readonly CompiledRule[];
   readonly default: PolicyDocument['default'];
+  /** The recipients SES may accept, compiled to receipt rule recipients; undefined: every recipient of the rule (no `accept`). */
+  readonly accept: AcceptSet | undefined;
   /** The policy with every list inlined: self-contained, so it can be bundled and loaded anywhere. */
   readonly document: PolicyDocument;
 }
@@ -251,9 +254,21 @@ const BOUNCE_ONLY_FIELDS = ['bounceType', 'status', 'smtpCode', 'diagnostic', 'e
 const MATCH_ALL: CompiledCondition = { messageTest: undefined, recipientTest: undefined };
 
 /** Cross-checks what the schema cannot see (lists, shadowed rules, status classes) and builds the matchers. */
+/** A list entry and where it came from, for messages about it. */
+interface ListEntry {
+  readonly pattern: AddressPattern;
+  readonly text: string;
+  /** `lists.staff[3]` or `staff.txt line 4`. */
+  readonly where: string;
+}
+
+/** Problems reported for one `accept` entry that names a list, at most (a list file can hold 100,000 lines). */
+const MAX_ISSUES_PER_ACCEPT_LIST = 20;
+
 class PolicyCompiler {
   readonly issues: PolicyIssue[] = [];
   private readonly lists = new Map<string, AddressPattern[]>();
+  private readonly listEntries = new Map<string, ListEntry[]>();
   private readonly inlinedLists: Record<string, string[]> = {};
 
   constructor(
@@ -266,6 +281,7 @@ class PolicyCompiler {
     const rules = this.document.rules.map((rule, index) => this.compileRule(rule, index));
     this.checkReachability();
     this.checkUniqueNames(rules);
+    const accept = this.compileAccept();
     const { bounce } = this.document;
     return {
       mode: this.document.mode,
@@ -278,39 +294,81 @@ class PolicyCompiler {
       guards: this.document.guards,
       rules,
       default: this.document.default,
+      accept,
       document: { ...this.document, ...(this.document.lists ? { lists: this.inlinedLists } : {}) },
     };
   }
 
   private loadLists(): void {
     for (const [name, source] of Object.entries(this.document.lists ?? {})) {
-      const patterns: AddressPattern[] = [];
-      const texts: string[] = [];
-      const add = (text: string, path: string, where: string): void => {
+      const entries: ListEntry[] = [];
+      const add = (text: string, path: string, where: string, location: string): void => {
         const pattern = parseAddressPattern(text);
         if (pattern === undefined) this.issues.push({ path, message: `${where}not an address pattern: ${JSON.stringify(text)}` });
         else if (pattern.kind === 'list') this.issues.push({ path, message: `${where}a list cannot refer to another list` });
-        else {
-          patterns.push(pattern);
-          texts.push(text.trim());
-        }
+        else entries.push({ pattern, text: text.trim(), where: location });
       };
       if (Array.isArray(source)) {
-        source.forEach((text, index) => add(text, `lists.${name}[${index}]`, ''));
+        source.forEach((text, index) => add(text, `lists.${name}[${index}]`, '', `lists.${name}[${index}]`));
       } else {
         const path = `lists.${name}.file`;
         const content = this.readListFile(source.file, path);
         content?.split(/\r?\n/).forEach((line, index) => {
           const text = line.trim();
           if (text === '' || text.startsWith('#')) return;
-          const where = `${basename(source.file)} line ${index + 1}: `;
-          if (hasControlCharacters(text)) this.issues.push({ path, message: `${where}contains a control character (CR, LF, TAB or another)` });
-          else add(text, path, where);
+          const location = `${basename(source.file)} line ${index + 1}`;
+          if (hasControlCharacters(text)) this.issues.push({ path, message: `${location}: contains a control character (CR, LF, TAB or another)` });
+          else add(text, path, `${location}: `, location);
         });
       }
-      this.lists.set(name, patterns);
-      this.inlinedLists[name] = texts;
+      this.lists.set(name, entries.map((entry) => entry.pattern));
+      this.listEntries.set(name, entries);
+      this.inlinedLists[name] = entries.map((entry) => entry.text);
     }
+  }
+
+  /**
+   * `accept` (SPEC §3): every entry, lists expanded, must be a recipient a receipt rule can
+   * list, and all of them must fit in one rule set (docs/refusal.md "Quotas").
+   */
+  private compileAccept(): AcceptSet | undefined {
+    const texts = this.document.accept;
+    if (texts === undefined) return undefined;
+    const patterns: AcceptPattern[] = [];
+    texts.forEach((text, index) => {
+      const path = `accept[${index}]`;
+      const pattern = parseAddressPattern(text)!; // the schema has checked it
+      if (pattern.kind !== 'list') {
+        patterns.push(pattern as AcceptPattern);
+        return;
+      }
+      const entries = this.listEntries.get(pattern.name);
+      if (entries === undefined) {
+        this.issues.push({ path, message: `unknown list "${pattern.name}"` });
+        return;
+      }
+      let problems = 0;
+      for (const entry of entries) {
+        const problem = expressibleProblem(entry.pattern);
+        if (problem === undefined) patterns.push(entry.pattern as AcceptPattern);
+        else if (++problems <= MAX_ISSUES_PER_ACCEPT_LIST) this.issues.push({ path, message: `${entry.text} (${entry.where}): ${problem}` });
+      }
+      if (problems > MAX_ISSUES_PER_ACCEPT_LIST) {
+        this.issues.push({ path, message: `and ${problems - MAX_ISSUES_PER_ACCEPT_LIST} more entries of list "${pattern.name}" that SES receipt rules cannot list` });
+      }
+    });
+    const accept = compileAccept(patterns);
+    const { recipientsPerRule, rulesPerRuleSet } = SES_RECEIVING_QUOTAS;
+    if (accept.rulesNeeded > rulesPerRuleSet) {
+      this.issues.push({
+        path: 'accept',
+        message:
+          `compiles to ${accept.ruleRecipients.length} receipt rule recipients, ${accept.rulesNeeded} receipt rules: over SES's quota of ` +
+          `${rulesPerRuleSet} rules per rule set at ${recipientsPerRule} recipients each (${rulesPerRuleSet * recipientsPerRule} recipients; SES service quotas). ` +
+          'Accept whole domains (*@domain) where you can',
+      });
+    }
+    return accept;
   }
 
   private readListFile(file: string, path: string): string | undefined {

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { BounceType, EXTENSION_FIELD_NAME, STANDARD_DSN_FIELDS } from './bounce-types.js';
 import { parseAddressPattern } from './patterns.js';
 import { regexProblem } from './regex.js';
+import { acceptProblem } from './ses-recipients.js';
 import { Verdict } from './event.js';
 
 // The policy file's schema (SPEC §3, a contract). It only checks shape and single values;
@@ -24,6 +25,16 @@ const AddressPatternText = z
   .check(
     z.refine((value) => parseAddressPattern(value) !== undefined, { message: 'not an address pattern' }),
     z.describe('An address pattern: user@example.com, user+tag@example.com, user+*@example.com, *@example.com, *@*.example.com or @list:NAME'),
+  );
+
+const AcceptPatternText = z
+  .string()
+  .check(
+    z.superRefine((value, ctx) => {
+      const problem = acceptProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    z.describe('A recipient SES may accept: user@example.com (with its +tagged forms), *@example.com, *@*.example.com or @list:NAME'),
   );
 
 const RegexText = z
@@ -210,6 +221,15 @@ export const PolicyDocument = z
         onGuard: described(z._default(z.enum(['drop', 'deliver']), 'drop'), 'What a guarded bounce becomes'),
       }),
       GUARD_DEFAULTS,
+    ),
+    accept: z.optional(
+      z.array(AcceptPatternText).check(
+        z.superRefine((patterns, ctx) => {
+          if (patterns.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one pattern: remove accept to take every address of the receipt rule' });
+        }),
+        z.describe('The only envelope recipients SES may accept; every other address is refused at RCPT TO with 550 5.1.1 (docs/refusal.md)'),
+        z.meta({ minItems: 1 }),
+      ),
     ),
     lists: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/, 'not a list name (letters, digits, _ . -)')), ListSource)),
     rules: z.array(Rule),

@@ -1,30 +1,10 @@
 import { parseAddressPattern, type AddressPattern } from './patterns.js';
 import type { PolicyDocument } from './policy-schema.js';
-import { canonicalDomain } from './recipient.js';
+import { parseRuleRecipient, type RuleRecipient } from './ses-recipients.js';
 
-// Which addresses a deployment hands the receipt function at all. SES runs a receipt rule for
-// the envelope recipients its rule's recipient list names (SES Developer Guide, "Receipt rule
-// recipient conditions"): `user@example.com` (and its +tagged forms), `example.com` (that domain
-// only), `.example.com` (its subdomains at any depth). A policy rule about other addresses can
-// never match in that deployment: a mistake worth a warning at synth.
-
-/** A receipt rule's recipient, as SES reads it. */
-export type RuleRecipient =
-  | { readonly kind: 'address'; readonly base: string; readonly domain: string }
-  | { readonly kind: 'domain'; readonly domain: string }
-  | { readonly kind: 'subdomains'; readonly domain: string };
-
-export function parseRuleRecipient(raw: string): RuleRecipient {
-  const text = raw.trim().toLowerCase();
-  const at = text.lastIndexOf('@');
-  if (at !== -1) {
-    const local = text.slice(0, at);
-    const plus = local.indexOf('+');
-    return { kind: 'address', base: plus > 0 ? local.slice(0, plus) : local, domain: canonicalDomain(text.slice(at + 1)) };
-  }
-  if (text.startsWith('.')) return { kind: 'subdomains', domain: canonicalDomain(text.slice(1)) };
-  return { kind: 'domain', domain: canonicalDomain(text) };
-}
+// Which addresses a deployment hands the receipt function at all: those its receipt rules list,
+// as SES reads them (ses-recipients.ts). A policy rule about other addresses can never match in
+// that deployment: a mistake worth a warning at synth.
 
 /** `domain` is `parent` itself (when `orSelf`) or a subdomain of it at any depth. */
 function under(domain: string, parent: string, orSelf: boolean): boolean {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PostalMime from 'postal-mime';
@@ -65,6 +65,37 @@ describe('ses-bouncer replay (npm start)', () => {
     const email = await PostalMime.parse(readFileSync(join(out, 'q9d1hostileheadersxxxxxxxxxxxxxxxxxxxxxx.eml'), 'utf8'));
     expect(email.headers.map((h) => h.key)).not.toContain('bcc');
     expect(email.headers.map((h) => h.key)).not.toContain('x-injected');
+  });
+});
+
+describe('ses-bouncer replay with accept (examples/accept): SES refuses at RCPT TO', () => {
+  const out = mkdtempSync(join(tmpdir(), 'replay-accept-'));
+  let result: Awaited<ReturnType<typeof run>>;
+  beforeAll(async () => {
+    result = await run('replay', '--policy', 'examples/accept/policy.yaml', '--rate', '50', '--out', out, 'examples/accept/events');
+  });
+  const rowOf = (event: string, recipient: string) => result.stdout.find((line) => line.startsWith(event) && line.includes(` ${recipient} `))!;
+
+  it('shows each recipient outside accept as refused at SMTP, 550 5.1.1, with no bounce and no DSN', () => {
+    expect(result.code).toBe(0);
+    for (const [event, recipient] of [['02-dictionary-attack', 'admin@example.com'], ['03-tagged-and-unknown', 'robert@example.com'], ['05-lab-subdomain', 'results@lab.example.com']]) {
+      expect(rowOf(event!, recipient!)).toMatch(/\srefuse\s+SMTP 550 5\.1\.1 \(not in accept\)\s+-\s+-$/);
+    }
+    expect(readdirSync(out).sort()).toEqual(['a4c3formerstaffxxxxxxxxxxxxxxxxxxxxxxxxx.eml', 'a6c3blockedsenderxxxxxxxxxxxxxxxxxxxxxxx.eml']);
+  });
+
+  it('never runs the function for a message whose every recipient is refused', () => {
+    expect(result.stderr).toContain('[2/6] 02-dictionary-attack.json: refused at RCPT TO (550 5.1.1), never reached the function');
+  });
+
+  it('decides the accepted recipients of a message as usual, a tagged form of a listed address among them', () => {
+    expect(rowOf('03-tagged-and-unknown', 'bob+invoices@example.com')).toMatch(/\sdeliver\s+\(default\)\s+-\s+-$/);
+    expect(rowOf('04-former-staff', 'dave@example.com')).toMatch(/\sbounce\s+former-staff\s+SENT\s+\S+a4c3formerstaff\S*\.eml$/);
+    expect(rowOf('05-lab-subdomain', 'results@gpu.lab.example.com')).toMatch(/\sdeliver\s/);
+    // The refused recipient of a message is listed in the event's order, between the others.
+    const rows = result.stdout.filter((line) => line.startsWith('04-former-staff')).map((line) => line.split(/\s+/)[1]);
+    expect(rows).toEqual(['dave@example.com', 'office@example.com', 'dave.old@example.com']);
+    expect(result.stdout.at(-1)).toMatch(/^14 recipients, 8 refused at SMTP \(550 5\.1\.1, no DSN\), 4 delivered, 0 dropped \(0 by a guard\), 2 bounced \(2 sent in 2 SendBounce calls, 0 throttled\)\./);
   });
 });
 

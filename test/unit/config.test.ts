@@ -7,7 +7,15 @@ describe('handler configuration', () => {
       tableName: 'bounces',
       queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q.fifo',
       policyFile: '/var/task/policy.json',
+      stopDisposition: 'STOP_RULE_SET',
     });
+  });
+
+  it('answers STOP_RULE in place of STOP_RULE_SET when the deployment says so, and nothing else', () => {
+    const base = { BOUNCE_TABLE_NAME: 'bounces', BOUNCE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q.fifo' };
+    expect(loadReceiptConfig({ ...base, STOP_DISPOSITION: 'STOP_RULE' }).stopDisposition).toBe('STOP_RULE');
+    expect(loadReceiptConfig({ ...base, STOP_DISPOSITION: '' }).stopDisposition).toBe('STOP_RULE_SET');
+    expect(() => loadReceiptConfig({ ...base, STOP_DISPOSITION: 'CONTINUE' })).toThrow(/STOP_DISPOSITION/);
   });
 
   it('defaults the send rate to 1 per second and accepts any positive number', () => {

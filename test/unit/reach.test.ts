@@ -1,5 +1,6 @@
 import { parseAddressPattern } from '../../lambda/core/patterns.js';
-import { parseRuleRecipient, reaches } from '../../lambda/core/reach.js';
+import { reaches } from '../../lambda/core/reach.js';
+import { parseRuleRecipient } from '../../lambda/core/ses-recipients.js';
 
 // Which addresses SES passes to the function for a receipt rule recipient (SES Developer Guide,
 // receipt rule recipient conditions), against each kind of policy pattern.

@@ -1,0 +1,205 @@
+import type { ParsedAddress } from './address.js';
+import { parseAddressPattern, type AddressPattern } from './patterns.js';
+import { canonicalDomain } from './recipient.js';
+
+// What SES itself accepts at RCPT TO. An address that no receipt rule of the active rule set
+// lists is answered 550 5.1.1 during the SMTP conversation, recipient by recipient; a rule's
+// `user@example.com` also takes `user+anything@example.com` in any case, `example.com` that
+// domain only, `.example.com` its subdomains at any depth (SES Developer Guide, "Receipt rule
+// recipient conditions"; docs/refusal.md). The policy's `accept` compiles to such recipients,
+// and the decisions use this same reading of them, so that what `decide` calls refused is what
+// SES refuses.
+
+/**
+ * SES email-receiving quotas (SES Developer Guide, "Service quotas for Amazon SES": receipt
+ * rules per rule set 200, not adjustable; recipients per receipt rule 100; actions per rule 10).
+ */
+export const SES_RECEIVING_QUOTAS = {
+  recipientsPerRule: 100,
+  rulesPerRuleSet: 200,
+  actionsPerRule: 10,
+} as const;
+
+/** What SES answers at RCPT TO for an address no receipt rule of the active rule set lists. */
+export const SES_REFUSAL = { smtpCode: 550, status: '5.1.1' } as const;
+
+/** The most recipients one rule set can list: every rule full. */
+export const MAX_ACCEPTED_RECIPIENTS = SES_RECEIVING_QUOTAS.recipientsPerRule * SES_RECEIVING_QUOTAS.rulesPerRuleSet;
+
+/** A receipt rule's recipient, as SES reads it. */
+export type RuleRecipient =
+  | { readonly kind: 'address'; readonly base: string; readonly domain: string }
+  | { readonly kind: 'domain'; readonly domain: string }
+  | { readonly kind: 'subdomains'; readonly domain: string };
+
+export function parseRuleRecipient(raw: string): RuleRecipient {
+  const text = raw.trim().toLowerCase();
+  const at = text.lastIndexOf('@');
+  if (at !== -1) {
+    const local = text.slice(0, at);
+    const plus = local.indexOf('+');
+    return { kind: 'address', base: plus > 0 ? local.slice(0, plus) : local, domain: canonicalDomain(text.slice(at + 1)) };
+  }
+  if (text.startsWith('.')) return { kind: 'subdomains', domain: canonicalDomain(text.slice(1)) };
+  return { kind: 'domain', domain: canonicalDomain(text) };
+}
+
+/** A rule recipient in the one form a receipt rule lists it: `user@domain`, `domain` or `.domain`. */
+export function formatRuleRecipient(recipient: RuleRecipient): string {
+  switch (recipient.kind) {
+    case 'address':
+      return `${recipient.base}@${recipient.domain}`;
+    case 'domain':
+      return recipient.domain;
+    case 'subdomains':
+      return `.${recipient.domain}`;
+  }
+}
+
+/** Whether SES takes `address` for a rule set listing `recipients`, by SES's reading of them. */
+export class SesRecipientMatcher {
+  private readonly addresses = new Set<string>();
+  private readonly domains = new Set<string>();
+  private readonly parents = new Set<string>();
+
+  constructor(recipients: Iterable<RuleRecipient>) {
+    for (const recipient of recipients) {
+      if (recipient.kind === 'address') this.addresses.add(`${recipient.base}@${recipient.domain}`);
+      else (recipient.kind === 'domain' ? this.domains : this.parents).add(recipient.domain);
+    }
+  }
+
+  /** `address` with its tag, if any, apart (parseAddress); undefined (no local part or domain) is never taken. */
+  accepts(address: ParsedAddress | undefined): boolean {
+    if (address === undefined) return false;
+    if (this.domains.has(address.domain) || this.addresses.has(`${address.base}@${address.domain}`)) return true;
+    return this.parentListed(address.domain);
+  }
+
+  /** Whether a proper parent of `domain` is listed as `.parent`. */
+  parentListed(domain: string): boolean {
+    if (this.parents.size === 0) return false;
+    for (let dot = domain.indexOf('.'); dot !== -1; dot = domain.indexOf('.', dot + 1)) {
+      if (this.parents.has(domain.slice(dot + 1))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether the domain-wide recipients of this matcher already take every address `recipient`
+   * takes, leaving `recipient` itself out: an address under a listed domain or subdomain, a
+   * domain or subdomain under a listed `.parent`.
+   */
+  coversOther(recipient: RuleRecipient): boolean {
+    if (recipient.kind === 'address' && this.domains.has(recipient.domain)) return true;
+    return this.parentListed(recipient.domain);
+  }
+}
+
+/** The patterns `accept` may hold, once lists are expanded: untagged addresses, domains and subdomains. */
+export type AcceptPattern =
+  | (Extract<AddressPattern, { kind: 'address' }> & { readonly tag: undefined })
+  | Extract<AddressPattern, { kind: 'domain' | 'subdomains' }>;
+
+/** What `accept` compiles to: the receipt rule recipients, and SES's reading of them. */
+export interface AcceptSet {
+  /** Canonical, each listed once, none already covered by another (an address under a listed domain), in the policy's order. */
+  readonly ruleRecipients: readonly string[];
+  readonly counts: {
+    readonly addresses: number;
+    readonly domains: number;
+    readonly subdomains: number;
+    /** Patterns left out: repeated, or covered by a domain or subdomain pattern. */
+    readonly redundant: number;
+  };
+  /** Receipt rules needed at SES's per-rule quota. */
+  readonly rulesNeeded: number;
+  /** Whether SES takes this recipient at RCPT TO. */
+  readonly accepts: (address: ParsedAddress | undefined) => boolean;
+}
+
+export function toRuleRecipient(pattern: AcceptPattern): RuleRecipient {
+  return pattern.kind === 'address' ? { kind: 'address', base: pattern.base, domain: pattern.domain } : pattern;
+}
+
+/**
+ * Compiles accept patterns (lists expanded, each one SES can express) to receipt rule
+ * recipients: canonical, each once, none that a domain-wide pattern already takes (wherever
+ * that stands), in the policy's order.
+ */
+export function compileAccept(patterns: readonly AcceptPattern[]): AcceptSet {
+  const recipients = patterns.map(toRuleRecipient);
+  // Covering is transitive (`.example.com` takes `eng.example.com` and everything under
+  // `.eng.example.com`), so checking against every domain-wide pattern is checking against
+  // those that are kept.
+  const domainWide = new SesRecipientMatcher(recipients.filter((recipient) => recipient.kind !== 'address'));
+  const kept = new Set<string>();
+  for (const recipient of recipients) {
+    if (!domainWide.coversOther(recipient)) kept.add(formatRuleRecipient(recipient));
+  }
+  const ruleRecipients = [...kept];
+  const matcher = new SesRecipientMatcher(ruleRecipients.map(parseRuleRecipient));
+  const count = (test: (text: string) => boolean) => ruleRecipients.filter(test).length;
+  return {
+    ruleRecipients,
+    counts: {
+      addresses: count((text) => text.includes('@')),
+      domains: count((text) => !text.includes('@') && !text.startsWith('.')),
+      subdomains: count((text) => text.startsWith('.')),
+      redundant: patterns.length - ruleRecipients.length,
+    },
+    rulesNeeded: Math.ceil(ruleRecipients.length / SES_RECEIVING_QUOTAS.recipientsPerRule),
+    accepts: (address) => matcher.accepts(address),
+  };
+}
+
+/** Rule recipients cut into receipt rules of at most SES's per-rule quota, in order. */
+export function splitIntoRules(recipients: readonly string[], perRule: number = SES_RECEIVING_QUOTAS.recipientsPerRule): string[][] {
+  const rules: string[][] = [];
+  for (let start = 0; start < recipients.length; start += perRule) rules.push(recipients.slice(start, start + perRule));
+  return rules;
+}
+
+const LIST_REFERENCE = /^@list:[A-Za-z0-9_.-]+$/;
+// RFC 5321 §4.5.3.1.1.
+const MAX_LOCAL_OCTETS = 64;
+
+/**
+ * Why an `accept` entry is not something a receipt rule can list, or undefined when it is one
+ * (a list reference is checked entry by entry once the lists are read).
+ */
+export function acceptProblem(raw: string): string | undefined {
+  const text = raw.trim();
+  if (LIST_REFERENCE.test(text)) return undefined;
+  const pattern = parseAddressPattern(text);
+  if (pattern !== undefined) return expressibleProblem(pattern);
+  if (/^\/.*\/[a-z]*$/.test(text) || /[\\^$()[\]{}|?]/.test(text) || text.includes('.*')) {
+    return 'a regular expression: SES receipt rules list exact addresses and domains only (user@domain, *@domain, *@*.domain, @list:NAME)';
+  }
+  const at = text.lastIndexOf('@');
+  if (at === -1) return `not an address pattern: give user@domain, *@domain or *@*.domain${/^\.?[\w-]+(\.[\w-]+)+$/.test(text) ? ` (for the domain, *@${text.replace(/^\./, '')})` : ''}`;
+  const local = text.slice(0, at);
+  const domain = text.slice(at + 1);
+  if (local === '*' && domain.includes('*')) return 'SES receipt rules take a whole domain (*@domain) or all its subdomains (*@*.domain), not part of a name';
+  if (local.includes('*')) return 'SES receipt rules cannot match part of a local part: list the addresses, or *@domain for all of the domain';
+  if (domain.includes('*')) return 'a user at every subdomain: SES receipt rules list *@*.domain (every address there) or exact addresses, nothing between';
+  return 'not an address pattern SES receipt rules can express: user@domain, *@domain, *@*.domain or @list:NAME';
+}
+
+/** Why a parsed pattern cannot be listed in a receipt rule, or undefined. */
+export function expressibleProblem(pattern: AddressPattern): string | undefined {
+  switch (pattern.kind) {
+    case 'anyTag':
+      return `SES receipt rules cannot tell tags apart: list ${pattern.base}@${pattern.domain}, which takes it with every tag (and untagged)`;
+    case 'address':
+      if (pattern.tag !== undefined) return `a tagged address: SES lists ${pattern.base}@${pattern.domain}, which takes every tag of it; accept that instead`;
+      // SES does not support SMTPUTF8 (RFC 6531; SES API Reference, Destination): such an address never arrives.
+      if (/[^\x21-\x7e]/.test(pattern.base)) return 'a non-ASCII local part: SES does not support SMTPUTF8 (RFC 6531), so no such address can arrive';
+      if (pattern.base.length > MAX_LOCAL_OCTETS) return `a local part longer than ${MAX_LOCAL_OCTETS} octets (RFC 5321 §4.5.3.1.1)`;
+      return undefined;
+    case 'domain':
+    case 'subdomains':
+    case 'list':
+      return undefined;
+  }
+}
