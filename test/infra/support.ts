@@ -47,3 +47,30 @@ export function iamStatements(json: Synthesized['json']): Array<{ owner: string;
 export function actions(statement: { Action: string | string[] }): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
+
+/** A receipt rule of a template, as SES runs it. */
+export interface ReceiptRuleView {
+  readonly id: string;
+  readonly name: string;
+  readonly recipients: string[];
+  readonly actions: any[];
+}
+
+/** The rules as SES gets them, in rule-set order: the first has no After (or another rule's name), each next one names the one before. */
+export function rulesInOrder(template: Template): ReceiptRuleView[] {
+  const rules = Object.entries(template.findResources('AWS::SES::ReceiptRule')).map(([id, resource]: [string, any]) => ({
+    id,
+    name: resource.Properties.Rule.Name as string,
+    after: resource.Properties.After as { Ref?: string } | string | undefined,
+    recipients: resource.Properties.Rule.Recipients as string[],
+    actions: resource.Properties.Rule.Actions as any[],
+  }));
+  const ordered = rules.filter((rule) => typeof rule.after !== 'object');
+  if (ordered.length !== 1) throw new Error(`expected one first rule, found ${ordered.length}`);
+  for (let next = rules.find((r) => typeof r.after === 'object' && r.after.Ref === ordered.at(-1)!.id); next; next = rules.find((r) => typeof r.after === 'object' && r.after.Ref === ordered.at(-1)!.id)) {
+    ordered.push(next);
+  }
+  if (ordered.length !== rules.length) throw new Error(`the rules do not form one chain: ${ordered.length} of ${rules.length} in order`);
+  return ordered;
+}
+
