@@ -147,7 +147,7 @@ function report(decision: Decision, deps: ReceiptDeps): void {
   deps.onDecision?.(decision);
   const refused = decision.recipients.filter((recipient) => recipient.action === 'refuse');
   if (refused.length > 0) {
-    deps.logger.warn('SES passed recipients outside accept: another receipt rule of the active rule set lists them, so SES does not refuse them (docs/refusal.md)', {
+    deps.logger.warn('SES passed recipients outside accept: another receipt rule of the active rule set lists them, so SES does not refuse them (README "Refusing at SMTP time")', {
       messageId: decision.messageId,
       recipients: refused.map((recipient) => recipient.address),
     });

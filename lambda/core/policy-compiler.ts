@@ -329,7 +329,7 @@ class PolicyCompiler {
 
   /**
    * `accept` (SPEC §3): every entry, lists expanded, must be a recipient a receipt rule can
-   * list, and all of them must fit in one rule set (docs/refusal.md "Quotas").
+   * list, and all of them must fit in one rule set (docs/refusal.md).
    */
   private compileAccept(): AcceptSet | undefined {
     const texts = this.document.accept;

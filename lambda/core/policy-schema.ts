@@ -227,7 +227,7 @@ export const PolicyDocument = z
         z.superRefine((patterns, ctx) => {
           if (patterns.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one pattern: remove accept to take every address of the receipt rule' });
         }),
-        z.describe('The only envelope recipients SES may accept; every other address is refused at RCPT TO with 550 5.1.1 (docs/refusal.md)'),
+        z.describe('The only envelope recipients SES may accept; every other address is refused at RCPT TO with 550 5.1.1 (README "Refusing at SMTP time")'),
         z.meta({ minItems: 1 }),
       ),
     ),

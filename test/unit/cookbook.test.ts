@@ -20,6 +20,7 @@ describe('the README policy cookbook', () => {
   it('has exactly the documented examples', () => {
     expect([...readme.matchAll(/<!-- cookbook:([\w-]+) -->/g)].map((m) => m[1])).toEqual([
       'unknown-recipients',
+      'refuse-at-smtp',
       'retired-domain',
       'blocked-senders',
       'full-mailbox',
@@ -31,6 +32,14 @@ describe('the README policy cookbook', () => {
     const result = decision('unknown-recipients', { recipients: ['alice+news@example.com', 'ci@build.eng.example.com', 'ghost@example.com', 'x@other.example'] });
     expect(result.recipients.map((r) => `${r.action}:${r.rule}`)).toEqual(['deliver:mailboxes', 'deliver:mailboxes', 'bounce:unknown-mailbox', 'deliver:null']);
     expect(result.sendBounce!.BouncedRecipientInfoList[0]!.RecipientDsnFields.DiagnosticCode).toMatch(/^smtp; 550 5\.1\.1 /);
+  });
+
+  it('refuse unknown mailboxes at SMTP time: outside accept is refused (550 5.1.1, no SendBounce), mailboxes and their tags delivered', () => {
+    const result = decision('refuse-at-smtp', { recipients: ['alice+news@example.com', 'ci@build.eng.example.com', 'ghost@example.com', 'x@other.example'] });
+    expect(result.recipients.map((r) => `${r.action}:${r.rule}`)).toEqual(['deliver:null', 'deliver:null', 'refuse:null', 'refuse:null']);
+    expect(result.recipients[2]).toMatchObject({ status: '5.1.1' });
+    expect(result.sendBounce).toBeNull();
+    expect(example('refuse-at-smtp').accept!.ruleRecipients).toEqual(['alice@example.com', 'bob@example.com', '.eng.example.com']);
   });
 
   it('a retired domain: the domain and its subdomains bounce with the explanation', () => {
