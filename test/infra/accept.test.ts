@@ -1,14 +1,14 @@
 // The construct with a policy that has `accept`: the receipt rules list exactly what it compiles
 // to, cut at SES's per-rule quota. Bundling is skipped (context aws:cdk:bundling-stacks = []).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
-import { bouncerPropsFromContext } from '../../lib/app.js';
-import { rulesInOrder } from './support.js';
+import { appFromContext, bouncerPropsFromContext } from '../../lib/app.js';
+import { rulesInOrder, tempOutdir } from './support.js';
 import { SesBouncer, type SesBouncerProps } from '../../lib/ses-bouncer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ses-bouncer-accept-'));
@@ -148,6 +148,17 @@ describe('warnings and errors', () => {
   test('a rule name that leaves no room for the names of the other rules', () => {
     const policy = acceptPolicy('long.yaml', ['@list:many'], { 'many.txt': many(101) });
     expect(() => synth({ policy, ruleName: 'r'.repeat(63) })).toThrow(/ruleName: "r{63}" leaves no room for the names of the 2 rules accept needs/);
+  });
+});
+
+describe('cdk-nag with an accept policy of several rules', () => {
+  test('no unacknowledged finding', () => {
+    const policy = acceptPolicy('nag.yaml', ['@list:many'], { 'many.txt': many(150) });
+    const { app, stack } = appFromContext({ outdir: tempOutdir(), context: { policyFile: policy, alarmEmail: 'ops@example.com', 'aws:cdk:bundling-stacks': [] } });
+    const assembly = app.synth(); // throws on an unacknowledged cdk-nag error
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports.flatMap((r: { violations?: unknown[] }) => r.violations ?? [])).toEqual([]);
+    expect(stack.bouncer.rules).toHaveLength(2);
   });
 });
 

@@ -1,7 +1,9 @@
 // cfn-lint, the CloudFormation linter, on every synthesized variant: no error, and no warning but
 // the ones below, each accepted for its reason. Runs when `cfn-lint` is on PATH (CI has it).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { appFromContext } from '../../lib/app.js';
 import { synthesize, tempOutdir } from './support.js';
 
@@ -23,6 +25,19 @@ const ACCEPTED: Readonly<Record<string, string>> = {
 const hasCfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
 const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8'));
 
+/** A policy whose accept needs two receipt rules (150 addresses and a subdomain pattern). */
+function severalRulesPolicy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cfn-lint-accept-'));
+  writeFileSync(join(dir, 'mailboxes.txt'), Array.from({ length: 150 }, (_, i) => `user${i}@example.com`).join('\n'));
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(
+    file,
+    'version: 1\nbounce: { sender: mailer-daemon@example.com, reportingMta: mx.example.com }\nlists:\n  mailboxes: { file: mailboxes.txt }\n' +
+      'accept: ["@list:mailboxes", "*@*.lab.example.com"]\nrules:\n  - { name: former, when: { recipient: user1@example.com }, then: bounce, bounceType: DoesNotExist }\n',
+  );
+  return file;
+}
+
 const VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
   'the defaults (cdk.json as cloned)': cdkJson.context,
   'alarm e-mail and activation displacing the active set': {
@@ -40,6 +55,11 @@ const VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
     after: 'archive',
     activateRuleSet: true,
     tlsPolicy: 'Require',
+  },
+  'an accept policy of two receipt rules, with alarm e-mail': {
+    ...cdkJson.context,
+    policyFile: severalRulesPolicy(),
+    alarmEmail: 'ops@example.com',
   },
 };
 
