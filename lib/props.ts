@@ -166,6 +166,21 @@ const SES_LAMBDA_DEADLINE = Duration.seconds(30);
 /** Lambda's longest timeout. */
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
 const { recipientsPerRule: MAX_RULE_RECIPIENTS, actionsPerRule: MAX_RULE_ACTIONS } = SES_RECEIVING_QUOTAS;
+/**
+ * CloudFormation takes a template of at most 1 MB from S3 (CloudFormation User Guide, "Quotas":
+ * template body size; CDK checks the same 1,000,000 bytes). The rules of a large `accept` are
+ * most of it: their recipients (quoted, comma-separated) plus what each rule adds, beside a
+ * fixed part (the other resources, under 20 KB unindented; 40 KB of margin).
+ */
+const TEMPLATE_BODY_MAX_BYTES = 1_000_000;
+const TEMPLATE_FIXED_BYTES = 40_000;
+const TEMPLATE_BYTES_PER_RULE = 600;
+
+/** The bytes the receipt rules add to an unindented template, about. */
+export function ruleTemplateBytes(ruleRecipients: readonly (readonly string[])[]): number {
+  return ruleRecipients.reduce((sum, rule) => sum + TEMPLATE_BYTES_PER_RULE + rule.reduce((bytes, r) => bytes + Buffer.byteLength(r) + 3, 0), 0);
+}
+
 /** SES rule and rule set names: letters, digits, '.', '_', '-'; start and end with a letter or digit; at most 64 (SES API Reference, ReceiptRule.Name). */
 const SES_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
 const RECIPIENT = /^[^\s@]*@?[^\s@]+$/;
@@ -186,6 +201,13 @@ const RULES: readonly Rule[] = [
     (accept === undefined && Array.isArray(p.recipients) ? (p.recipients as readonly unknown[]) : []).flatMap((r, i) =>
       typeof r !== 'string' || !RECIPIENT.test(r) || r.trim() === '' || r === '.' ? [`recipients[${i}]: not an address, domain or .subdomain: ${JSON.stringify(r)}`] : [],
     ),
+  (_p, s, accept) => {
+    const bytes = accept === undefined ? 0 : ruleTemplateBytes(s.ruleRecipients) + TEMPLATE_FIXED_BYTES;
+    return bytes > TEMPLATE_BODY_MAX_BYTES
+      ? `policy: the ${accept!.ruleRecipients.length} receipt rule recipients accept compiles to take about ${Math.round(bytes / 1000)} KB of the CloudFormation template, ` +
+          `over its ${TEMPLATE_BODY_MAX_BYTES / 1_000_000} MB quota (CloudFormation quotas): accept whole domains (*@domain) where you can`
+      : undefined;
+  },
   (p) =>
     p.actions !== undefined && (!Array.isArray(p.actions) || p.actions.length > MAX_RULE_ACTIONS - 1)
       ? `actions: at most ${MAX_RULE_ACTIONS - 1} (SES takes ${MAX_RULE_ACTIONS} actions per receipt rule, and the bouncer's Lambda action is one), got ${Array.isArray(p.actions) ? p.actions.length : JSON.stringify(p.actions)}`

@@ -1,6 +1,6 @@
 // The construct with a policy that has `accept`: the receipt rules list exactly what it compiles
 // to, cut at SES's per-rule quota. Bundling is skipped (context aws:cdk:bundling-stacks = []).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -92,6 +92,23 @@ describe('receipt rules compiled from accept', () => {
     expect(() => synth({ policy: acceptPolicy('over.yaml', ['@list:many'], { 'many.txt': many(20_001) }) })).toThrow(
       /accept: compiles to 20001 receipt rule recipients, 201 receipt rules: over SES's quota of 200 rules per rule set/,
     );
+  });
+
+  test("an accept that would not fit CloudFormation's 1 MB template is refused at synth, naming the quota", () => {
+    const long = Array.from({ length: 20_000 }, (_, i) => `${'l'.repeat(50)}${i}@${'d'.repeat(40)}.example.com`).join('\n');
+    expect(() => synth({ policy: acceptPolicy('long.yaml', ['@list:many'], { 'many.txt': long }) })).toThrow(
+      /policy: the 20000 receipt rule recipients accept compiles to take about \d+ KB of the CloudFormation template, over its 1 MB quota/,
+    );
+  });
+
+  test("the app writes 20,000 accepted addresses in a template under 1 MB (CDK only says it approaches the limit)", () => {
+    const names = Array.from({ length: 20_000 }, (_, i) => `firstname.lastname${i}@example.com`).join('\n');
+    const policy = acceptPolicy('app-max.yaml', ['@list:many'], { 'many.txt': names });
+    const { app, stack } = appFromContext({ outdir: tempOutdir(), context: { policyFile: policy, 'aws:cdk:bundling-stacks': [] }, nag: false });
+    const assembly = app.synth();
+    const artifact = assembly.getStackArtifact(stack.artifactId);
+    expect(statSync(artifact.templateFullPath).size).toBeLessThan(1_000_000);
+    expect(artifact.messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data))).toEqual([expect.stringMatching(/^Template size is approaching limit: \d+\/1000000\./)]);
   });
 
   test('the delivery actions run after the Lambda action in every rule', () => {
