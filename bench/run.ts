@@ -7,8 +7,9 @@ import { coldStartBench } from './coldstart.js';
 import { decideBench } from './decide.js';
 import { renderSection, type Bench } from './lib.js';
 import { pipelineBench } from './pipeline.js';
+import { refusalBench } from './refusal.js';
 
-const BENCHES: readonly Bench[] = [coldStartBench, decideBench, pipelineBench];
+const BENCHES: readonly Bench[] = [coldStartBench, decideBench, pipelineBench, refusalBench];
 
 const quick = process.argv.includes('--quick');
 const sections: string[] = [];

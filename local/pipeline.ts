@@ -168,7 +168,7 @@ function envelopeRecipients(record: any): string[] {
  * Returns the event with the refused recipients taken out (undefined when none is left), and a
  * row for each refused one.
  */
-function refuseAtSmtp(event: ReplayEvent, policy: CompiledPolicy): { payload: unknown; refused: ReplayRow[] } {
+export function refuseAtSmtp(event: ReplayEvent, policy: CompiledPolicy): { payload: unknown; refused: ReplayRow[] } {
   const accept = policy.accept;
   if (accept === undefined) return { payload: event.payload, refused: [] };
   const refused: ReplayRow[] = [];
