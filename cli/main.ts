@@ -9,9 +9,10 @@ export const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES
 Usage:
   ses-bouncer check [--recipients R,R...] POLICY
       Validate a policy file (YAML or JSON). Exit 0 with a summary, or exit 2 with one
-      "path: message" line per problem. With the receipt rule's recipients (addresses,
-      domains, .subdomains), also warn about rules that name addresses SES would never
-      pass to the function.
+      "path: message" line per problem. With accept, also say what it compiles to (receipt
+      rule recipients and rules, at SES's quotas). With the receipt rule's recipients
+      (addresses, domains, .subdomains; or those accept compiles to), also warn about rules
+      that name addresses SES would never pass to the function.
   ses-bouncer decide --policy POLICY [--now ISO] EVENT.json...
       Decide SES receipt events offline (no AWS, no network): one JSON line per record.
       --now fixes the clock for the 24 h bounce window. Exit 1 if a record or file could
@@ -21,6 +22,8 @@ Usage:
       endpoint and an in-process FIFO queue around the real handlers. Events default to
       examples/events; their timestamps are shifted together so the newest is a minute old.
       Prints a table of decisions and bounces; the DSNs are written as .eml files to --out.
+      With accept, SES's refusal is played first: a recipient outside it shows as refused
+      (550 5.1.1, no DSN), and a message with none left never reaches the function.
   ses-bouncer serve-ses [--port 4579] [--rate 1] [--out out/bounces]
       Run a local SES endpoint (SendBounce, SES Query protocol) for testing without AWS.
   ses-bouncer --help

@@ -84,6 +84,14 @@ describe('ses-bouncer replay with accept (examples/accept): SES refuses at RCPT 
     expect(readdirSync(out).sort()).toEqual(['a4c3formerstaffxxxxxxxxxxxxxxxxxxxxxxxxx.eml', 'a6c3blockedsenderxxxxxxxxxxxxxxxxxxxxxxx.eml']);
   });
 
+  it("prints what the README shows for this run, line for line", () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const block = /\$ npm start -- --policy examples\/accept\/policy\.yaml examples\/accept\/events\n([\s\S]*?)\n```/.exec(readme)![1]!.split('\n');
+    // The README's run wrote to out/bounces; this one to a temporary directory (wider DSN column).
+    const normalize = (line: string) => line.replaceAll(out, 'out/bounces').replace(/-{20,}/g, '---').replace(/\s+/g, ' ').trim();
+    expect(result.stdout.map(normalize)).toEqual(block.map(normalize));
+  });
+
   it('never runs the function for a message whose every recipient is refused', () => {
     expect(result.stderr).toContain('[2/6] 02-dictionary-attack.json: refused at RCPT TO (550 5.1.1), never reached the function');
   });
