@@ -16,6 +16,9 @@ export function runCheck(file: string, io: CliIo, recipients?: readonly string[]
   io.stdout(summarize(file, policy));
   if (policy.accept !== undefined) {
     io.stdout(describeAccept(policy.accept));
+    if (policy.mode === 'dry-run') {
+      io.stdout(`accept in dry-run: the receipt rules list its domains (${policy.accept.dryRunRecipients.join(', ')}), so SES refuses nothing until mode: enforce`);
+    }
     if (recipients !== undefined) io.stderr('warning: --recipients is ignored: with accept, the receipt rules list what accept compiles to');
   }
   const ruleRecipients = policy.accept?.ruleRecipients ?? recipients;

@@ -16,8 +16,8 @@ export interface BouncerAlarmsProps {
   readonly deadLetterQueue: sqs.IQueue;
   readonly receiptFunction: lambda.IFunction;
   readonly deliveryFunction: lambda.IFunction;
-  /** The policy has `accept`: alarm when a recipient outside it reaches the function. @default false */
-  readonly refusing?: boolean;
+  /** With the policy's `accept`: the rule-set audit, whose findings and failures are alarmed. @default none */
+  readonly audit?: lambda.IFunction;
   /** An existing topic to notify. @default one is created when `email` is set */
   readonly topic?: sns.ITopic;
   readonly email?: string;
@@ -110,14 +110,21 @@ export class BouncerAlarms extends Construct {
       alarm('NotQueuedAlarm', bouncerMetric(MetricName.NotQueued), 0, 'The receipt function could not queue a bounce (SQS or DynamoDB failing) and delivered the message instead.'),
       alarm('ErrorsAlarm', bouncerMetric(MetricName.Errors), 0, 'A handler failed (invalid event, policy, ledger or queue failure); receipt fails open into delivery.'),
     ];
-    if (props.refusing) {
+    if (props.audit) {
       alarms.push(
+        alarm(
+          'AcceptBypassedAlarm',
+          bouncerMetric(MetricName.AcceptBypassed),
+          0,
+          "The active rule set does not refuse what the policy's accept leaves out (another rule lists the domain or has no recipients, or the bouncer's rules are missing, disabled or not active): see the rule-set audit's log.",
+        ),
         alarm(
           'RefusedAlarm',
           bouncerMetric(MetricName.Refused),
           0,
-          "Recipients outside the policy's accept reached the function: another receipt rule of the active rule set lists them (or their whole domain), so SES takes them instead of refusing them with 550 5.1.1. The function drops them: neither bounced nor delivered.",
+          "Recipients outside the policy's accept reached the function: a rule that invokes it lists them (a deployment in progress, or a rule of your own). The function drops them: neither bounced nor delivered.",
         ),
+        alarm('RuleSetAuditErrorsAlarm', props.audit.metricErrors({ period: Duration.minutes(15), statistic: cloudwatch.Stats.SUM }), 0, 'The rule-set audit failed: nobody is watching the active rule set.'),
       );
     }
     for (const [name, fn] of [['Receipt', props.receiptFunction], ['Delivery', props.deliveryFunction]] as const) {
@@ -151,7 +158,7 @@ export class BouncerDashboard extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Decisions',
-        left: counts([MetricName.Delivered, MetricName.Dropped, MetricName.Queued, MetricName.Guarded, MetricName.NotQueued, MetricName.Refused]),
+        left: counts([MetricName.Delivered, MetricName.Dropped, MetricName.Queued, MetricName.Guarded, MetricName.NotQueued, MetricName.Refused, MetricName.AcceptBypassed]),
         width: 8,
       }),
       new cloudwatch.GraphWidget({ title: 'Bounces', left: counts([MetricName.Sent, MetricName.Throttled, MetricName.Rejected, MetricName.Unknown, MetricName.Expired]), width: 8 }),

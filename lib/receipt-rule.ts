@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 
 export interface BouncerReceiptRuleProps {
   readonly ruleSetName: string;
@@ -31,6 +31,8 @@ export class BouncerReceiptRule extends Construct {
   readonly ruleSet: ses.IReceiptRuleSet;
   /** In rule-set order. */
   readonly rules: readonly ses.ReceiptRule[];
+  /** Their names, in the same order. */
+  readonly ruleNames: readonly string[];
 
   constructor(scope: Construct, id: string, props: BouncerReceiptRuleProps) {
     super(scope, id);
@@ -38,12 +40,13 @@ export class BouncerReceiptRule extends Construct {
       ? ses.ReceiptRuleSet.fromReceiptRuleSetName(this, 'RuleSet', props.ruleSetName)
       : new ses.ReceiptRuleSet(this, 'RuleSet', { receiptRuleSetName: props.ruleSetName });
     const names = props.ruleRecipients.map((_, index) => (index === 0 ? props.ruleName : `${props.ruleName}-${index + 1}`));
+    this.ruleNames = names;
     // Added before the SES Lambda action binds, so the action keeps these permissions instead of
     // adding one limited by account only. The ARNs are built from names: a Ref to a rule would be
     // a cycle. One statement covers the rules after the first: Lambda's resource policy is
     // limited in size (20 KB, Lambda quotas), and there may be 200 rules.
     this.#allowSes(props, 'AllowSes', props.ruleName);
-    if (names.length > 1) this.#allowSes(props, 'AllowSesMoreRules', `${props.ruleName}-*`);
+    const more = names.length > 1 ? this.#allowSes(props, 'AllowSesMoreRules', `${props.ruleName}-*`) : undefined;
     const rules: ses.ReceiptRule[] = [];
     names.forEach((name, index) => {
       const previous = rules[index - 1];
@@ -62,10 +65,13 @@ export class BouncerReceiptRule extends Construct {
         }),
       );
     });
+    // SES checks that it may invoke the function when a rule is created or updated: the Lambda
+    // action only waits for the permission named AllowSes, so the later rules wait for theirs.
+    if (more) for (const rule of rules.slice(1)) rule.node.addDependency(more);
     this.rules = rules;
   }
 
-  #allowSes(props: BouncerReceiptRuleProps, id: string, rulePattern: string): void {
+  #allowSes(props: BouncerReceiptRuleProps, id: string, rulePattern: string): IConstruct {
     props.receiptFunction.addPermission(id, {
       principal: new iam.ServicePrincipal('ses.amazonaws.com'),
       action: 'lambda:InvokeFunction',
@@ -77,5 +83,6 @@ export class BouncerReceiptRule extends Construct {
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       }),
     });
+    return props.receiptFunction.permissionsNode.findChild(id);
   }
 }

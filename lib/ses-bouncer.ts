@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -19,6 +19,7 @@ import { LedgerTable } from './ledger-table.js';
 import { validateProps, type SesBouncerProps, type Settings } from './props.js';
 import { BouncerReceiptRule } from './receipt-rule.js';
 import { RuleSetActivation } from './rule-set-activation.js';
+import { RuleSetAudit } from './rule-set-audit.js';
 import { loadSynthPolicy, type SynthPolicy } from './synth-policy.js';
 
 export { METRICS_NAMESPACE, SERVICE_NAME };
@@ -52,13 +53,18 @@ export class SesBouncer extends Construct {
   /** The validated policy. */
   readonly policy: SynthPolicy;
   readonly activation: RuleSetActivation | undefined;
+  /** With `accept`: the scheduled check that SES refuses what it leaves out. */
+  readonly audit: RuleSetAudit | undefined;
 
   constructor(scope: Construct, id: string, props: SesBouncerProps) {
     super(scope, id);
     if (typeof props.policy !== 'string' || props.policy.trim() === '') throw new SesBouncerConfigError('SesBouncer: invalid props', ['policy: a policy file is required']);
     this.policy = loadSynthPolicy(props.policy);
     const accept = this.policy.compiled.accept;
-    const settings = validateProps(props, accept);
+    const dryRun = this.policy.compiled.mode === 'dry-run';
+    // CDK writes a stack's template indented unless it says otherwise (Stack's suppressTemplateIndentation, or its context key).
+    const indentedTemplate = (Stack.of(this) as unknown as { _suppressTemplateIndentation?: boolean })._suppressTemplateIndentation !== true;
+    const settings = validateProps(props, { ...(accept && { accept }), dryRun, indentedTemplate });
     this.bounceIdentityArn = this.#bounceIdentityArn(props.bounceIdentityArn);
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.#warnAboutUnreachableRules(settings.ruleRecipients.flat(), accept !== undefined);
@@ -99,6 +105,15 @@ export class SesBouncer extends Construct {
     this.ruleSet = receiptRule.ruleSet;
     this.rules = receiptRule.rules;
     this.rule = receiptRule.rules[0]!;
+    if (accept !== undefined) {
+      this.audit = new RuleSetAudit(this, 'RuleSetAudit', {
+        ruleSetName: settings.ruleSetName,
+        ruleNames: receiptRule.ruleNames,
+        policyJsonFile: this.policy.jsonFile,
+        every: Duration.minutes(5),
+        logRetention,
+      });
+    }
     if (settings.activateRuleSet) {
       this.activation = new RuleSetActivation(this, 'Activation', {
         ruleSetName: settings.ruleSetName,
@@ -114,7 +129,7 @@ export class SesBouncer extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       receiptFunction: this.receiptFunction,
       deliveryFunction: this.deliveryFunction,
-      refusing: accept !== undefined,
+      ...(this.audit && { audit: this.audit.function }),
       ...(props.alarmTopic && { topic: props.alarmTopic }),
       ...(props.alarmEmail !== undefined && { email: props.alarmEmail }),
     });
@@ -166,6 +181,12 @@ export class SesBouncer extends Construct {
   /** What SES's refusal depends on, and this deployment cannot check, said at synth (README "Refusing at SMTP time"). */
   #warnAboutRefusal(props: SesBouncerProps, settings: Settings): void {
     const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(`ses-bouncer:${id}`, message);
+    if (this.policy.compiled.mode === 'dry-run') {
+      Annotations.of(this).addInfo(
+        `accept in dry-run: the receipt rules list its domains (${settings.ruleRecipients.flat().slice(0, 5).join(', ')}${settings.ruleRecipients.flat().length > 5 ? ', …' : ''}), ` +
+          'so SES refuses nothing and the function logs what accept would refuse; with mode: enforce they list accept itself.',
+      );
+    }
     if (props.recipients !== undefined) {
       warn('recipients-ignored', "recipients is ignored: the policy has accept, and the receipt rules list what it compiles to (a domain-wide recipient would make SES take every address again).");
     }

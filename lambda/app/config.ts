@@ -27,6 +27,32 @@ const DeliverEnv = z.object({
   BOUNCE_DEAD_LETTER_QUEUE_URL: z.optional(QueueUrl),
 });
 
+const SesName = z.string().check(z.regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/, 'not an SES rule or rule set name'));
+
+const AuditEnv = z.object({
+  RULE_SET_NAME: SesName,
+  RULE_NAMES: z.string().check(z.refine((value) => value.split(',').every((name) => SesName.safeParse(name).success), { message: 'not a comma-separated list of SES rule names' })),
+  POLICY_FILE: z.optional(z.string().check(z.minLength(1))),
+  LAMBDA_TASK_ROOT: z.optional(z.string()),
+});
+
+export interface AuditConfig {
+  readonly ruleSetName: string;
+  /** The bouncer's own receipt rules. */
+  readonly ruleNames: readonly string[];
+  /** @default the policy bundled at synth: policy.json beside the handler */
+  readonly policyFile: string;
+}
+
+export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
+  const parsed = check(AuditEnv, env);
+  return {
+    ruleSetName: parsed.RULE_SET_NAME,
+    ruleNames: parsed.RULE_NAMES.split(','),
+    policyFile: parsed.POLICY_FILE ?? join(parsed.LAMBDA_TASK_ROOT ?? process.cwd(), 'policy.json'),
+  };
+}
+
 export interface ReceiptConfig {
   readonly tableName: string;
   readonly queueUrl: string;

@@ -8,6 +8,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Disposition } from '../core/decide.js';
+import { auditRuleSet, type AuditDeps } from './audit.js';
 import { deliver, type DeliverDeps } from './deliver.js';
 import { failOpen } from './middleware.js';
 import type { MetricsPort } from './ports.js';
@@ -41,6 +42,20 @@ export function createDeliverHandler(options: DeliverHandlerOptions) {
   const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>().use(injectLambdaContext(options.logger));
   if (options.powertoolsMetrics) handler.use(logMetrics(options.powertoolsMetrics));
   return handler.handler((event, context) => deliver(event, options.deps(), remainingTime(context)));
+}
+
+export interface AuditHandlerOptions {
+  readonly deps: () => AuditDeps | Promise<AuditDeps>;
+  readonly logger: Logger;
+  /** Flushed as EMF after each invocation. @default none */
+  readonly powertoolsMetrics?: Metrics;
+}
+
+/** The scheduled rule-set audit: a failure is the function's error (its alarm), never a silent pass. */
+export function createAuditHandler(options: AuditHandlerOptions) {
+  const handler = middy<unknown, { findings: number }, Error, Context>().use(injectLambdaContext(options.logger));
+  if (options.powertoolsMetrics) handler.use(logMetrics(options.powertoolsMetrics));
+  return handler.handler(async () => ({ findings: (await auditRuleSet(await options.deps())).findings.length }));
 }
 
 /** The invocation's remaining time, when the runtime gives it (the use-cases assume their deployed timeout otherwise). */

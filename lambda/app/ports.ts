@@ -1,6 +1,7 @@
 // What the use-cases (receive, deliver) need from the world, and nothing of how it is done:
 // adapters in lambda/aws implement these against DynamoDB, SQS and SES; local/ and the tests
 // have in-process ones. docs/architecture.md shows who calls what.
+import type { ActiveRuleSet } from '../core/rule-set-audit.js';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SendBounceInput } from '../core/dsn.js';
 import type { BounceJob } from '../core/job.js';
@@ -156,3 +157,8 @@ export interface MetricsPort {
 
 /** The structured log lines the handlers write; Powertools' Logger fits it. */
 export type LogPort = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+
+/** The account's active receipt rule set (SES DescribeActiveReceiptRuleSet); undefined when none is active. */
+export interface RuleSetReader {
+  active(signal: AbortSignal): Promise<ActiveRuleSet | undefined>;
+}

@@ -145,7 +145,8 @@ function until(deadline: number): AbortSignal {
 /** One structured line per recipient decision, and the counts the dashboard shows. */
 function report(decision: Decision, deps: ReceiptDeps): void {
   deps.onDecision?.(decision);
-  const refused = decision.recipients.filter((recipient) => recipient.action === 'refuse');
+  // In dry-run the rules list accept's whole domains (README "Refusing at SMTP time"): a refusal is what enforce would do, logged below.
+  const refused = decision.dryRun ? [] : decision.recipients.filter((recipient) => recipient.action === 'refuse');
   if (refused.length > 0) {
     deps.logger.warn('SES passed recipients outside accept: another receipt rule of the active rule set lists them, so SES does not refuse them (README "Refusing at SMTP time")', {
       messageId: decision.messageId,

@@ -20,6 +20,11 @@ export const MetricName = {
    * the deployment does not refuse what the policy says it does (docs/refusal.md).
    */
   Refused: 'Refused',
+  /**
+   * Audit: what keeps SES from refusing what `accept` leaves out (a rule of the active set that
+   * lists more, a rule without recipients, the bouncer's rules inactive), one per finding.
+   */
+  AcceptBypassed: 'AcceptBypassed',
   /** Receipt: a bounce that could not be queued; the message was delivered instead (fail open). */
   NotQueued: 'NotQueued',
   /** Delivery: a recipient another job already bounces (a duplicate receipt invocation or a second rule). */

@@ -87,3 +87,6 @@ export function queueSettings(deliveryTimeoutSeconds: number, receiptTimeoutSeco
     deliveryDelaySeconds: Math.ceil(receiptTimeoutSeconds) + 5,
   };
 }
+
+/** The rule-set audit's one SES call, SDK retries included; the function's timeout is twice this. */
+export const AUDIT_CALL_MS = 10_000;

@@ -359,6 +359,10 @@ class PolicyCompiler {
     });
     const accept = compileAccept(patterns);
     const { recipientsPerRule, rulesPerRuleSet } = SES_RECEIVING_QUOTAS;
+    if (accept.ruleRecipients.length === 0 && !this.issues.some((issue) => issue.path.startsWith('accept'))) {
+      // Its lists are empty: SES would refuse every address, and a receipt rule with no recipients takes every verified domain.
+      this.issues.push({ path: 'accept', message: 'compiles to no recipient (its lists are empty): SES would refuse every address' });
+    }
     if (accept.rulesNeeded > rulesPerRuleSet) {
       this.issues.push({
         path: 'accept',

@@ -85,6 +85,18 @@ export class SesRecipientMatcher {
     return false;
   }
 
+  /** Whether every address `recipient` takes (as a receipt rule's recipient) is one this matcher takes. */
+  takesAll(recipient: RuleRecipient): boolean {
+    switch (recipient.kind) {
+      case 'address':
+        return this.accepts({ full: `${recipient.base}@${recipient.domain}`, base: recipient.base, tag: undefined, domain: recipient.domain });
+      case 'domain':
+        return this.domains.has(recipient.domain) || this.parentListed(recipient.domain);
+      case 'subdomains':
+        return this.parents.has(recipient.domain) || this.parentListed(recipient.domain);
+    }
+  }
+
   /**
    * Whether the domain-wide recipients of this matcher already take every address `recipient`
    * takes, leaving `recipient` itself out: an address under a listed domain or subdomain, a
@@ -112,10 +124,18 @@ export interface AcceptSet {
     /** Patterns left out: repeated, or covered by a domain or subdomain pattern. */
     readonly redundant: number;
   };
+  /**
+   * The domains of those recipients (`domain` for an address or domain, `.domain` for
+   * subdomains), compiled the same way: what the rules list in dry-run, so that SES refuses
+   * nothing while the function logs what `accept` would refuse.
+   */
+  readonly dryRunRecipients: readonly string[];
   /** Receipt rules needed at SES's per-rule quota. */
   readonly rulesNeeded: number;
   /** Whether SES takes this recipient at RCPT TO. */
   readonly accepts: (address: ParsedAddress | undefined) => boolean;
+  /** Whether every address a receipt rule recipient takes is one `accept` takes. */
+  readonly takesAll: (recipient: RuleRecipient) => boolean;
 }
 
 export function toRuleRecipient(pattern: AcceptPattern): RuleRecipient {
@@ -128,17 +148,9 @@ export function toRuleRecipient(pattern: AcceptPattern): RuleRecipient {
  * that stands), in the policy's order.
  */
 export function compileAccept(patterns: readonly AcceptPattern[]): AcceptSet {
-  const recipients = patterns.map(toRuleRecipient);
-  // Covering is transitive (`.example.com` takes `eng.example.com` and everything under
-  // `.eng.example.com`), so checking against every domain-wide pattern is checking against
-  // those that are kept.
-  const domainWide = new SesRecipientMatcher(recipients.filter((recipient) => recipient.kind !== 'address'));
-  const kept = new Set<string>();
-  for (const recipient of recipients) {
-    if (!domainWide.coversOther(recipient)) kept.add(formatRuleRecipient(recipient));
-  }
-  const ruleRecipients = [...kept];
+  const ruleRecipients = compileRuleRecipients(patterns.map(toRuleRecipient));
   const matcher = new SesRecipientMatcher(ruleRecipients.map(parseRuleRecipient));
+  const domainsOf = ruleRecipients.map(parseRuleRecipient).map((r): RuleRecipient => (r.kind === 'address' ? { kind: 'domain', domain: r.domain } : r));
   const count = (test: (text: string) => boolean) => ruleRecipients.filter(test).length;
   return {
     ruleRecipients,
@@ -148,9 +160,24 @@ export function compileAccept(patterns: readonly AcceptPattern[]): AcceptSet {
       subdomains: count((text) => text.startsWith('.')),
       redundant: patterns.length - ruleRecipients.length,
     },
+    dryRunRecipients: compileRuleRecipients(domainsOf),
     rulesNeeded: Math.ceil(ruleRecipients.length / SES_RECEIVING_QUOTAS.recipientsPerRule),
     accepts: (address) => matcher.accepts(address),
+    takesAll: (recipient) => matcher.takesAll(recipient),
   };
+}
+
+/** Canonical, each once, none that a domain-wide recipient of the list already takes, in order. */
+function compileRuleRecipients(recipients: readonly RuleRecipient[]): string[] {
+  // Covering is transitive (`.example.com` takes `eng.example.com` and everything under
+  // `.eng.example.com`), so checking against every domain-wide pattern is checking against
+  // those that are kept.
+  const domainWide = new SesRecipientMatcher(recipients.filter((recipient) => recipient.kind !== 'address'));
+  const kept = new Set<string>();
+  for (const recipient of recipients) {
+    if (!domainWide.coversOther(recipient)) kept.add(formatRuleRecipient(recipient));
+  }
+  return [...kept];
 }
 
 /** Rule recipients cut into receipt rules of at most SES's per-rule quota, in order. */
@@ -158,6 +185,18 @@ export function splitIntoRules(recipients: readonly string[], perRule: number = 
   const rules: string[][] = [];
   for (let start = 0; start < recipients.length; start += perRule) rules.push(recipients.slice(start, start + perRule));
   return rules;
+}
+
+/**
+ * A domain a receipt rule should list: at least two labels (`*@com` or `*@*.com` would take every
+ * verified domain under a top-level domain) and a top-level label that is not all digits (an IP
+ * address is not a domain name, RFC 3696 §2).
+ */
+function domainProblem(domain: string): string | undefined {
+  const labels = domain.split('.');
+  if (labels.length < 2) return `${domain} is a top-level domain: list the domains themselves`;
+  if (/^\d+$/.test(labels.at(-1)!)) return `${domain} is not a domain name (an IP address?): SES receipt rules take domain names`;
+  return undefined;
 }
 
 const LIST_REFERENCE = /^@list:[A-Za-z0-9_.-]+$/;
@@ -173,6 +212,7 @@ export function acceptProblem(raw: string): string | undefined {
   if (LIST_REFERENCE.test(text)) return undefined;
   const pattern = parseAddressPattern(text);
   if (pattern !== undefined) return expressibleProblem(pattern);
+  if (/@\[[^\]]*\]$/.test(text)) return 'an address literal ([1.2.3.4]): SES receipt rules take domain names';
   if (/^\/.*\/[a-z]*$/.test(text) || /[\\^$()[\]{}|?]/.test(text) || text.includes('.*')) {
     return 'a regular expression: SES receipt rules list exact addresses and domains only (user@domain, *@domain, *@*.domain, @list:NAME)';
   }
@@ -196,9 +236,14 @@ export function expressibleProblem(pattern: AddressPattern): string | undefined 
       // SES does not support SMTPUTF8 (RFC 6531; SES API Reference, Destination): such an address never arrives.
       if (/[^\x21-\x7e]/.test(pattern.base)) return 'a non-ASCII local part: SES does not support SMTPUTF8 (RFC 6531), so no such address can arrive';
       if (pattern.base.length > MAX_LOCAL_OCTETS) return `a local part longer than ${MAX_LOCAL_OCTETS} octets (RFC 5321 §4.5.3.1.1)`;
-      return undefined;
+      // RFC 5321 §4.1.2 Dot-string: no dot at either end, no two in a row.
+      if (/^\.|\.$|\.\./.test(pattern.base)) return 'not a valid local part: a dot at either end or two in a row (RFC 5321 §4.1.2)';
+      // A local part that starts with '+' has no base for SES's tag matching to fall back on.
+      if (pattern.base.startsWith('+')) return "a local part that starts with '+': SES reads what follows a '+' as a tag";
+      return domainProblem(pattern.domain);
     case 'domain':
     case 'subdomains':
+      return domainProblem(pattern.domain);
     case 'list':
       return undefined;
   }

@@ -72,10 +72,32 @@ describe('receipt rules compiled from accept', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STOP_DISPOSITION: 'STOP_RULE' }) } });
     // Every rule invokes the function; SES may invoke it from these rules only.
     for (const rule of rules) expect(rule.actions[0]).toMatchObject({ LambdaAction: { InvocationType: 'RequestResponse' } });
-    const sourceArns = Object.values(template.findResources('AWS::Lambda::Permission')).map((p: any) => JSON.stringify(p.Properties.SourceArn));
+    const sourceArns = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .filter((p: any) => p.Properties.Principal === 'ses.amazonaws.com')
+      .map((p: any) => JSON.stringify(p.Properties.SourceArn));
     expect(sourceArns).toHaveLength(2);
     expect(sourceArns[0]).toMatch(/receipt-rule-set\/ses-bouncer:receipt-rule\/ses-bouncer"/);
     expect(sourceArns[1]).toMatch(/receipt-rule-set\/ses-bouncer:receipt-rule\/ses-bouncer-\*"/);
+  });
+
+  test('every rule waits for the permission that lets SES invoke the function from it', () => {
+    const policy = acceptPolicy('perm.yaml', ['@list:many'], { 'many.txt': many(250) });
+    const { template } = synth({ policy });
+    const permissions = Object.entries(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'ses.amazonaws.com' } })).map(([id, p]: [string, any]) => ({ id, arn: JSON.stringify(p.Properties.SourceArn) }));
+    for (const [, rule] of Object.entries(template.findResources('AWS::SES::ReceiptRule')) as [string, any][]) {
+      const name: string = rule.Properties.Rule.Name;
+      const covering = permissions.filter((p) => (name === 'ses-bouncer' ? p.arn.endsWith('receipt-rule/ses-bouncer"]]}') : p.arn.includes('receipt-rule/ses-bouncer-*')));
+      expect([name, covering.map((p) => rule.DependsOn?.includes(p.id))]).toEqual([name, [true]]);
+    }
+  });
+
+  test('in dry-run, the rules list the domains of accept: SES refuses nothing, the function logs what accept would refuse', () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'ses-bouncer-dry-'));
+    const file = join(dir2, 'dry.yaml');
+    writeFileSync(file, 'version: 1\nmode: dry-run\nbounce: { sender: mailer-daemon@example.com, reportingMta: mx.example.com }\naccept: ["a@example.com", "b@example.com", "*@*.lab.example.com"]\nrules: []\n');
+    const { template, stack } = synth({ policy: file });
+    template.hasResourceProperties('AWS::SES::ReceiptRule', { Rule: { Recipients: ['example.com', '.lab.example.com'] } });
+    expect(Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('^accept in dry-run: the receipt rules list its domains \\(example.com, .lab.example.com\\)'))).toHaveLength(1);
   });
 
   test('nothing domain-wide in any rule when accept lists addresses only', () => {
@@ -92,6 +114,15 @@ describe('receipt rules compiled from accept', () => {
     expect(() => synth({ policy: acceptPolicy('over.yaml', ['@list:many'], { 'many.txt': many(20_001) }) })).toThrow(
       /accept: compiles to 20001 receipt rule recipients, 201 receipt rules: over SES's quota of 200 rules per rule set/,
     );
+  });
+
+  test('an accept that fits only unindented asks for suppressTemplateIndentation, and fits with it', () => {
+    const names = Array.from({ length: 20_000 }, (_, i) => `firstname.lastname${i}@example.com`).join('\n');
+    const policy = acceptPolicy('indent.yaml', ['@list:many'], { 'many.txt': names });
+    expect(() => synth({ policy })).toThrow(/policy: the 20000 receipt rule recipients accept compiles to take about \d+ KB of the indented CloudFormation template, over its 1 MB quota .*: set suppressTemplateIndentation: true on the stack/);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Unindented', { env: { account: '111122223333', region: 'eu-west-1' }, suppressTemplateIndentation: true });
+    expect(() => new SesBouncer(stack, 'Bouncer', { policy })).not.toThrow();
   });
 
   test("an accept that would not fit CloudFormation's 1 MB template is refused at synth, naming the quota", () => {
@@ -125,11 +156,22 @@ describe('receipt rules compiled from accept', () => {
     }
   });
 
-  test('an alarm on recipients outside accept reaching the function', () => {
-    const policy = acceptPolicy('alarm.yaml', ['a@example.com'], { 'many.txt': '' });
-    synth({ policy }).template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Refused', Namespace: 'SesBouncer', Threshold: 0 });
-    const without = synth({ policy: resolve('examples/policy.yaml'), recipients: ['example.com'] }).template;
-    expect(Object.values(without.findResources('AWS::CloudWatch::Alarm')).filter((a: any) => a.Properties.MetricName === 'Refused')).toEqual([]);
+  test('a scheduled audit of the active rule set, allowed to read it and nothing else, and alarms on what it finds', () => {
+    const policy = acceptPolicy('alarm.yaml', ['@list:many'], { 'many.txt': many(150) });
+    const { template, bouncer } = synth({ policy, ruleSetName: 'inbound', existingRuleSet: true });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ RULE_SET_NAME: 'inbound', RULE_NAMES: 'ses-bouncer,ses-bouncer-2' }) },
+      Timeout: 20,
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RuleSetAudit'), 'Arn'] } })] });
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Action: 'ses:DescribeActiveReceiptRuleSet', Effect: 'Allow', Resource: '*' }] } });
+    for (const metric of ['AcceptBypassed', 'Refused']) template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, Namespace: 'SesBouncer', Threshold: 0 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmDescription: Match.stringLikeRegexp('^The rule-set audit failed'), MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+    expect(bouncer.audit).toBeDefined();
+    const without = synth({ policy: resolve('examples/policy.yaml'), recipients: ['example.com'] });
+    expect(without.bouncer.audit).toBeUndefined();
+    without.template.resourceCountIs('AWS::Events::Rule', 0);
+    expect(Object.values(without.template.findResources('AWS::CloudWatch::Alarm')).filter((a: any) => ['Refused', 'AcceptBypassed'].includes(a.Properties.MetricName))).toEqual([]);
   });
 });
 

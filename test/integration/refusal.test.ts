@@ -47,6 +47,20 @@ describe('a recipient outside accept that reaches the function', () => {
   });
 });
 
+describe('accept in dry-run', () => {
+  it('logs what accept would refuse without counting Refused (the rules list its domains then) and continues', async () => {
+    const dry = policyWith(`mode: dry-run\naccept: ["alice@example.com"]\nrules:\n  - { name: unknown, then: bounce, bounceType: DoesNotExist }`);
+    const { logger, warnings } = recordingLogger();
+    const before = pipeline.metrics.get(MetricName.Refused);
+    const decisions: string[] = [];
+    const deps = pipeline.receiptDeps({ policy: dry, logger, onDecision: (d) => decisions.push(...d.recipients.map((r) => `${r.address}:${r.action}`)) });
+    expect(await receive(recentEvent({ recipients: ['ghost@example.com'] }), deps)).toEqual({ disposition: 'CONTINUE' });
+    expect(decisions).toEqual(['ghost@example.com:refuse']);
+    expect(pipeline.metrics.get(MetricName.Refused)).toBe(before);
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('a deployment of several rules (STOP_DISPOSITION=STOP_RULE)', () => {
   it('answers STOP_RULE when nothing is delivered, CONTINUE when something is', async () => {
     const deps = pipeline.receiptDeps({ stopDisposition: 'STOP_RULE' });

@@ -50,6 +50,11 @@ describe('accept: what SES receipt rules list', () => {
     }
   });
 
+  it('in dry-run, lists the domains of what it accepts: SES refuses nothing', () => {
+    const accept = policyWith(`mode: dry-run\naccept: ["alice@example.com", "bob@example.com", "x@eng.example.com", "*@*.example.com", "*@example.org", "y@sub.example.net"]\n${BOUNCE_UNKNOWN}`).accept!;
+    expect(accept.dryRunRecipients).toEqual(['example.com', '.example.com', 'example.org', 'sub.example.net']);
+  });
+
   it('cuts the recipients into rules of at most 100, in order', () => {
     const recipients = Array.from({ length: 250 }, (_, i) => `u${i}@example.com`);
     const rules = splitIntoRules(recipients);
@@ -72,6 +77,14 @@ describe('accept: what SES cannot express is an error naming accept[i] and why',
     ['ünï@example.com', /^accept\[0\]: a non-ASCII local part: SES does not support SMTPUTF8/],
     [`${'a'.repeat(65)}@example.com`, /^accept\[0\]: a local part longer than 64 octets/],
     ['alice@', /^accept\[0\]: not an address pattern SES receipt rules can express/],
+    ['*@com', /^accept\[0\]: com is a top-level domain: list the domains themselves$/],
+    ['*@*.com', /^accept\[0\]: com is a top-level domain/],
+    ['user@1.2.3.4', /^accept\[0\]: 1\.2\.3\.4 is not a domain name \(an IP address\?\)/],
+    ['user@[1.2.3.4]', /^accept\[0\]: an address literal \(\[1\.2\.3\.4\]\): SES receipt rules take domain names$/],
+    ['.user@example.com', /^accept\[0\]: not a valid local part: a dot at either end or two in a row/],
+    ['a..b@example.com', /^accept\[0\]: not a valid local part/],
+    ['user.@example.com', /^accept\[0\]: not a valid local part/],
+    ['+news@example.com', /^accept\[0\]: a local part that starts with '\+'/],
   ];
   it.each(cases)('%s', (pattern, message) => {
     const issues = issuesWith(`accept: [${JSON.stringify(pattern)}]\n${BOUNCE_UNKNOWN}`);
@@ -103,6 +116,11 @@ describe('accept: what SES cannot express is an error naming accept[i] and why',
 
   it('refuses an empty accept: SES would refuse every address', () => {
     expect(issuesWith(`accept: []\n${BOUNCE_UNKNOWN}`)).toEqual(['accept: at least one pattern: remove accept to take every address of the receipt rule']);
+  });
+
+  it('refuses an accept whose lists are empty: it would compile to no receipt rule at all', () => {
+    const issues = issuesWith(`lists:\n  none: { file: none.txt }\n  empty: []\naccept: ["@list:none", "@list:empty"]\n${BOUNCE_UNKNOWN}`, { 'none.txt': '# nobody yet\n\n' });
+    expect(issues).toEqual(['accept: compiles to no recipient (its lists are empty): SES would refuse every address']);
   });
 
   it(`fits ${MAX_ACCEPTED_RECIPIENTS} recipients in one rule set, and refuses one more naming the quota`, () => {

@@ -56,6 +56,51 @@ describe('ses-bouncer check', () => {
   });
 });
 
+describe('ses-bouncer check with accept', () => {
+  const many = (count: number) => file(`many-${count}.txt`, Array.from({ length: count }, (_, i) => `user${i}@example.com`).join('\n'));
+  const acceptPolicy = (name: string, body: string) => file(name, `version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com }\n${body}`);
+
+  it('prints what accept compiles to: addresses, domains, subdomain patterns, rule recipients and rules at SES quotas', async () => {
+    const result = await run('check', 'examples/accept/policy.yaml');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual([
+      expect.stringMatching(/^examples\/accept\/policy\.yaml: valid; /),
+      'accept: 6 addresses, 0 domains, 1 subdomain pattern → 7 receipt rule recipients in 1 receipt rule (SES quotas: 100 recipients per rule, 200 rules per rule set); SES refuses every other address with 550 5.1.1',
+    ]);
+  });
+
+  it('counts the rules a large accept needs, and what it left out', async () => {
+    many(250);
+    const policy = acceptPolicy('large.yaml', `lists:\n  many: { file: many-250.txt }\naccept: ["@list:many", "*@example.org", "x@example.org", "user1@example.com"]\nrules: []\n`);
+    const result = await run('check', policy);
+    expect(result.stdout[1]).toBe(
+      'accept: 250 addresses, 1 domain, 0 subdomain patterns (2 repeated or covered by a domain, left out) → 251 receipt rule recipients in 3 receipt rules (SES quotas: 100 recipients per rule, 200 rules per rule set); SES refuses every other address with 550 5.1.1',
+    );
+  });
+
+  it('fails with exit 2 above the rule-set quota, naming it', async () => {
+    many(20_001);
+    const result = await run('check', acceptPolicy('over.yaml', `lists:\n  many: { file: many-20001.txt }\naccept: ["@list:many"]\nrules: []\n`));
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual([expect.stringMatching(/^accept: compiles to 20001 receipt rule recipients, 201 receipt rules: over SES's quota of 200 rules per rule set/)]);
+  });
+
+  it('says that in dry-run the rules list its domains', async () => {
+    const result = await run('check', acceptPolicy('dry.yaml', 'mode: dry-run\naccept: ["a@example.com", "*@*.lab.example.org"]\nrules: []\n'));
+    expect(result.stdout[2]).toBe('accept in dry-run: the receipt rules list its domains (example.com, .lab.example.org), so SES refuses nothing until mode: enforce');
+  });
+
+  it('warns about rules about addresses accept refuses, and that --recipients is ignored', async () => {
+    const policy = acceptPolicy('reach.yaml', 'accept: ["a@example.com"]\nrules:\n  - { when: { recipient: "b@example.com" }, then: drop }\n');
+    const result = await run('check', '--recipients', 'example.com', policy);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toEqual([
+      'warning: --recipients is ignored: with accept, the receipt rules list what accept compiles to',
+      'warning: rules[0].when.recipient: b@example.com can never match: accept takes no such address',
+    ]);
+  });
+});
+
 describe('ses-bouncer check on hostile or sloppy policies (SPEC §3: exit 2, a path, never a crash or a hang)', () => {
   const BOUNCE_YAML = 'bounce: { sender: m@example.com, reportingMta: mx.example.com }';
   const BOUNCE_JSON = '"bounce": {"sender": "m@example.com", "reportingMta": "mx.example.com"}';
