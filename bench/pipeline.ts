@@ -11,19 +11,17 @@ import { deliver } from '../lambda/app/deliver.js';
 import { Pacer } from '../lambda/app/pacer.js';
 import { receive, type ReceiptDeps } from '../lambda/app/receive.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
-import { type BounceQueue, type BounceRecord, CancelResult, type ClaimResult, type DeadLetterQueue, type Ledger } from '../lambda/app/ports.js';
+import { type BounceRecord, CancelResult, type ClaimResult, type Ledger } from '../lambda/app/ports.js';
 import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
 import { SesBounceSender, toSdkInput } from '../lambda/aws/ses.js';
 import { SES_CLIENT_CONFIG } from '../lambda/aws/timeouts.js';
-import { jobRecipients } from '../lambda/core/job.js';
 import { planDecision } from '../lambda/core/decide.js';
 import { parseSesEvent, type SesRecord } from '../lambda/core/event.js';
 import { loadPolicyFile, parsePolicy, type CompiledPolicy } from '../lambda/core/policy.js';
 import { localDynamoDbClient, startDynalite } from '../local/dynamodb.js';
 import { MemoryFifoQueue } from '../local/memory-queue.js';
-import { startSesEndpoint } from '../local/ses-endpoint.js';
 import { startDynaliteService, startSesService } from './services.js';
-import { startCountingProxy, WRITE_OPERATIONS, writes } from './counting-proxy.js';
+import { countingQueue, startMeteredEngines } from './metered.js';
 import { fmt, median, runAlone, type Bench } from './lib.js';
 import { runChaos } from '../test/chaos/run.js';
 
@@ -127,42 +125,28 @@ interface MessageCost {
 }
 
 async function requestsPerMessage(policy: CompiledPolicy): Promise<MessageCost[]> {
-  const dynamo = await startDynalite();
-  const proxy = await startCountingProxy(dynamo.endpoint);
-  const client = localDynamoDbClient(proxy.url);
-  await createLedgerTable(client, 'bench');
-  const ses = await startSesEndpoint({ ratePerSecond: 100 });
-  const sesClient = new SESClient({ ...SES_CLIENT_CONFIG, endpoint: ses.url, region: 'eu-west-1', credentials });
-  const ledger = new DynamoDbLedger(client, 'bench');
+  const engines = await startMeteredEngines('bench', 100);
+  const { ledger, ses } = engines;
   const rows: MessageCost[] = [];
   try {
     for (const { name, event } of exampleEvents()) {
-      const queue = new MemoryFifoQueue();
-      let sqsSends = 0;
-      const counted: BounceQueue & DeadLetterQueue = {
-        enqueue: (job) => ((sqsSends += 1), queue.enqueue(job)),
-        deadLetter: (body, reason) => ((sqsSends += 1), queue.deadLetter(body, reason)),
-      };
-      proxy.reset();
+      const { queue, port, sends } = countingQueue();
+      engines.resetCounts();
       const accepted = ses.stats.accepted;
-      await receive(event, { policy, ledger, queue: counted, logger, metrics: new MemoryMetrics() });
-      const deliverDeps = { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(100), logger, metrics: new MemoryMetrics(), requeue: counted, deadLetters: counted };
+      await receive(event, { policy, ledger, queue: port, logger, metrics: new MemoryMetrics() });
+      const deliverDeps = { ledger, sender: new SesBounceSender(engines.sesClient), pacer: new Pacer(100), logger, metrics: new MemoryMetrics(), requeue: port, deadLetters: port };
       let deliveries = 0;
       await queue.drain((sqs) => ((deliveries += 1), deliver(sqs, deliverDeps, () => 60_000)));
       const bounced = ses.accepted.slice(accepted).reduce((sum, a) => sum + a.request.BouncedRecipientInfoList.length, 0);
-      const dynamoWrites = writes(proxy.counts);
-      const dynamoReads = [...proxy.counts].filter(([operation]) => !WRITE_OPERATIONS.includes(operation as never)).reduce((sum, [, n]) => sum + n, 0);
+      const dynamoWrites = engines.dynamoWrites();
+      const dynamoReads = engines.dynamoReads();
       // The usual alternative: an idempotency record put and updated around every receipt invocation (the Powertools-idempotency pattern), on top of the same ledger.
-      proxy.reset();
-      await idempotencyStyle(client, event, () => receive(structuredClone(event), { policy, ledger, queue: new MemoryFifoQueue(), logger, metrics: new MemoryMetrics() }));
-      rows.push({ name, bounced, dynamoReads, dynamoWrites, sqsSends, deliveries, idempotencyWrites: dynamoWrites + writes(proxy.counts) - (bounced > 0 ? 1 : 0) });
+      engines.resetCounts();
+      await idempotencyStyle(engines.client, event, () => receive(structuredClone(event), { policy, ledger, queue: new MemoryFifoQueue(), logger, metrics: new MemoryMetrics() }));
+      rows.push({ name, bounced, dynamoReads, dynamoWrites, sqsSends: sends(), deliveries, idempotencyWrites: dynamoWrites + engines.dynamoWrites() - (bounced > 0 ? 1 : 0) });
     }
   } finally {
-    sesClient.destroy();
-    client.destroy();
-    await ses.close();
-    await proxy.close();
-    await dynamo.close();
+    await engines.close();
   }
   return rows;
 }

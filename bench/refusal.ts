@@ -6,29 +6,21 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SESClient } from '@aws-sdk/client-ses';
 import { App } from 'aws-cdk-lib';
 import { deliver } from '../lambda/app/deliver.js';
 import { Pacer } from '../lambda/app/pacer.js';
-import type { BounceQueue, DeadLetterQueue } from '../lambda/app/ports.js';
 import { receive } from '../lambda/app/receive.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
-import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
 import { SesBounceSender } from '../lambda/aws/ses.js';
-import { SES_CLIENT_CONFIG } from '../lambda/aws/timeouts.js';
 import { PolicyError } from '../lambda/core/errors.js';
 import { loadPolicyFile, type CompiledPolicy } from '../lambda/core/policy.js';
 import { SesBouncerStack } from '../lib/stack.js';
 import { SynthPolicyError } from '../lib/synth-policy.js';
-import { localDynamoDbClient, startDynalite } from '../local/dynamodb.js';
-import { MemoryFifoQueue } from '../local/memory-queue.js';
 import { refuseAtSmtp } from '../local/pipeline.js';
-import { startSesEndpoint } from '../local/ses-endpoint.js';
-import { startCountingProxy, writes } from './counting-proxy.js';
+import { countingQueue, startMeteredEngines } from './metered.js';
 import { fmt, runAlone, type Bench } from './lib.js';
 
 const logger = new Logger({ logLevel: 'SILENT' });
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const ACCEPT_POLICY = 'examples/accept/policy.yaml';
 
 /**
@@ -105,24 +97,14 @@ interface Cost {
 
 /** Runs events as SES would hand them to the deployment (refusing first when the policy has accept), through receipt and delivery. */
 async function cost(policy: CompiledPolicy, events: readonly { Records: any[] }[]): Promise<Cost> {
-  const dynamo = await startDynalite();
-  const proxy = await startCountingProxy(dynamo.endpoint);
-  const client = localDynamoDbClient(proxy.url);
-  await createLedgerTable(client, 'refusal');
-  const ses = await startSesEndpoint({ ratePerSecond: 5000 });
-  const sesClient = new SESClient({ ...SES_CLIENT_CONFIG, endpoint: ses.url, region: 'eu-west-1', credentials });
-  const ledger = new DynamoDbLedger(client, 'refusal');
-  const queue = new MemoryFifoQueue();
-  let sqsSends = 0;
-  const counted: BounceQueue & DeadLetterQueue = {
-    enqueue: (job) => ((sqsSends += 1), queue.enqueue(job)),
-    deadLetter: (body, reason) => ((sqsSends += 1), queue.deadLetter(body, reason)),
-  };
+  const engines = await startMeteredEngines('refusal', 5000);
+  const { ledger, ses } = engines;
+  const { queue, port, sends } = countingQueue();
   let invocations = 0;
   let refused = 0;
   try {
-    proxy.reset();
-    const receiptDeps = { policy, ledger, queue: counted, logger, metrics: new MemoryMetrics() };
+    engines.resetCounts();
+    const receiptDeps = { policy, ledger, queue: port, logger, metrics: new MemoryMetrics() };
     for (const [index, event] of events.entries()) {
       const smtp = refuseAtSmtp({ source: String(index), payload: event }, policy);
       refused += smtp.refused.length;
@@ -131,26 +113,21 @@ async function cost(policy: CompiledPolicy, events: readonly { Records: any[] }[
       await receive(smtp.payload, receiptDeps);
     }
     let deliveries = 0;
-    const deliverDeps = { ledger, sender: new SesBounceSender(sesClient), pacer: new Pacer(5000), logger, metrics: new MemoryMetrics(), requeue: counted, deadLetters: counted };
+    const deliverDeps = { ledger, sender: new SesBounceSender(engines.sesClient), pacer: new Pacer(5000), logger, metrics: new MemoryMetrics(), requeue: port, deadLetters: port };
     await queue.drain((sqs) => ((deliveries += 1), deliver(sqs, deliverDeps, () => 600_000)));
-    const total = [...proxy.counts.values()].reduce((a, b) => a + b, 0);
     return {
       messages: events.length,
       invocations: invocations + deliveries,
       refused,
       bounced: ses.accepted.reduce((sum, a) => sum + a.request.BouncedRecipientInfoList.length, 0),
       sendBounceCalls: ses.stats.accepted,
-      dynamoReads: total - writes(proxy.counts),
-      dynamoWrites: writes(proxy.counts),
+      dynamoReads: engines.dynamoReads(),
+      dynamoWrites: engines.dynamoWrites(),
       // The receipt's SendMessage per job, and the event source mapping's ReceiveMessage and DeleteMessage per delivery invocation.
-      sqsRequests: sqsSends + 2 * deliveries,
+      sqsRequests: sends() + 2 * deliveries,
     };
   } finally {
-    sesClient.destroy();
-    client.destroy();
-    await ses.close();
-    await proxy.close();
-    await dynamo.close();
+    await engines.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { SESClient } from '@aws-sdk/client-ses';
 import type { AuditDeps } from './app/audit.js';
 import { loadAuditConfig } from './app/config.js';
 import { createAuditHandler } from './app/handlers.js';
+import { onceUntilFailure } from './app/once.js';
 import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools.js';
 import { SesRuleSetReader } from './aws/rule-set.js';
 import { DATA_PLANE_CLIENT_CONFIG } from './aws/timeouts.js';
@@ -13,7 +14,6 @@ import { loadPolicyFileLazily } from './core/policy-compiler.js';
 
 const logger = createLogger();
 const powertoolsMetrics = createMetrics();
-let deps: Promise<AuditDeps> | undefined;
 
 async function buildDeps(): Promise<AuditDeps> {
   const config = loadAuditConfig();
@@ -28,12 +28,4 @@ async function buildDeps(): Promise<AuditDeps> {
   };
 }
 
-function auditDeps(): Promise<AuditDeps> {
-  deps ??= buildDeps().catch((error: unknown) => {
-    deps = undefined;
-    throw error;
-  });
-  return deps;
-}
-
-export const handler = createAuditHandler({ deps: auditDeps, logger, powertoolsMetrics });
+export const handler = createAuditHandler({ deps: onceUntilFailure(buildDeps), logger, powertoolsMetrics });

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadReceiptConfig } from './app/config.js';
 import { createReceiptHandler } from './app/handlers.js';
+import { onceUntilFailure } from './app/once.js';
 import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools.js';
 import type { ReceiptDeps } from './app/receive.js';
 import { DynamoDbLedger } from './aws/ledger.js';
@@ -14,16 +15,8 @@ import { loadPolicyFileLazily } from './core/policy-compiler.js';
 const logger = createLogger();
 const powertoolsMetrics = createMetrics();
 const metrics = new PowertoolsMetrics(powertoolsMetrics);
-let deps: Promise<ReceiptDeps> | undefined;
-
 /** Configuration and policy, read and checked once per container. A failure is retried on the next event. */
-function receiptDeps(): Promise<ReceiptDeps> {
-  deps ??= buildDeps().catch((error: unknown) => {
-    deps = undefined;
-    throw error;
-  });
-  return deps;
-}
+const receiptDeps = onceUntilFailure(buildDeps);
 
 async function buildDeps(): Promise<ReceiptDeps> {
   const config = loadReceiptConfig();
