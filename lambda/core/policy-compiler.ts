@@ -253,22 +253,27 @@ function dedupeByPath(issues: PolicyIssue[]): PolicyIssue[] {
 const BOUNCE_ONLY_FIELDS = ['bounceType', 'status', 'smtpCode', 'diagnostic', 'explanation', 'extensionFields', 'recipientArn'] as const;
 const MATCH_ALL: CompiledCondition = { messageTest: undefined, recipientTest: undefined };
 
-/** Cross-checks what the schema cannot see (lists, shadowed rules, status classes) and builds the matchers. */
-/** A list entry and where it came from, for messages about it. */
-interface ListEntry {
-  readonly pattern: AddressPattern;
-  readonly text: string;
+/**
+ * A list's entries, in parallel arrays (a list file can hold 100,000 lines: no object per
+ * entry), with where each came from, for messages about it.
+ */
+interface ListEntries {
+  readonly patterns: AddressPattern[];
+  readonly texts: string[];
+  /** The entry's index, or its line number in the list file. */
+  readonly positions: number[];
   /** `lists.staff[3]` or `staff.txt line 4`. */
-  readonly where: string;
+  readonly where: (position: number) => string;
 }
 
 /** Problems reported for one `accept` entry that names a list, at most (a list file can hold 100,000 lines). */
 const MAX_ISSUES_PER_ACCEPT_LIST = 20;
 
+/** Cross-checks what the schema cannot see (lists, shadowed rules, status classes) and builds the matchers. */
 class PolicyCompiler {
   readonly issues: PolicyIssue[] = [];
   private readonly lists = new Map<string, AddressPattern[]>();
-  private readonly listEntries = new Map<string, ListEntry[]>();
+  private readonly listEntries = new Map<string, ListEntries>();
   private readonly inlinedLists: Record<string, string[]> = {};
 
   constructor(
@@ -301,29 +306,39 @@ class PolicyCompiler {
 
   private loadLists(): void {
     for (const [name, source] of Object.entries(this.document.lists ?? {})) {
-      const entries: ListEntry[] = [];
-      const add = (text: string, path: string, where: string, location: string): void => {
+      const fromFile = !Array.isArray(source);
+      const entries: ListEntries = {
+        patterns: [],
+        texts: [],
+        positions: [],
+        where: fromFile ? (line) => `${basename(source.file)} line ${line}` : (index) => `lists.${name}[${index}]`,
+      };
+      const add = (text: string, path: string, position: number): void => {
         const pattern = parseAddressPattern(text);
+        const where = fromFile ? `${entries.where(position)}: ` : '';
         if (pattern === undefined) this.issues.push({ path, message: `${where}not an address pattern: ${JSON.stringify(text)}` });
         else if (pattern.kind === 'list') this.issues.push({ path, message: `${where}a list cannot refer to another list` });
-        else entries.push({ pattern, text: text.trim(), where: location });
+        else {
+          entries.patterns.push(pattern);
+          entries.texts.push(text.trim());
+          entries.positions.push(position);
+        }
       };
-      if (Array.isArray(source)) {
-        source.forEach((text, index) => add(text, `lists.${name}[${index}]`, '', `lists.${name}[${index}]`));
+      if (!fromFile) {
+        source.forEach((text, index) => add(text, `lists.${name}[${index}]`, index));
       } else {
         const path = `lists.${name}.file`;
         const content = this.readListFile(source.file, path);
         content?.split(/\r?\n/).forEach((line, index) => {
           const text = line.trim();
           if (text === '' || text.startsWith('#')) return;
-          const location = `${basename(source.file)} line ${index + 1}`;
-          if (hasControlCharacters(text)) this.issues.push({ path, message: `${location}: contains a control character (CR, LF, TAB or another)` });
-          else add(text, path, `${location}: `, location);
+          if (hasControlCharacters(text)) this.issues.push({ path, message: `${entries.where(index + 1)}: contains a control character (CR, LF, TAB or another)` });
+          else add(text, path, index + 1);
         });
       }
-      this.lists.set(name, entries.map((entry) => entry.pattern));
+      this.lists.set(name, entries.patterns);
       this.listEntries.set(name, entries);
-      this.inlinedLists[name] = entries.map((entry) => entry.text);
+      this.inlinedLists[name] = entries.texts;
     }
   }
 
@@ -348,11 +363,11 @@ class PolicyCompiler {
         return;
       }
       let problems = 0;
-      for (const entry of entries) {
-        const problem = expressibleProblem(entry.pattern);
-        if (problem === undefined) patterns.push(entry.pattern as AcceptPattern);
-        else if (++problems <= MAX_ISSUES_PER_ACCEPT_LIST) this.issues.push({ path, message: `${entry.text} (${entry.where}): ${problem}` });
-      }
+      entries.patterns.forEach((entry, i) => {
+        const problem = expressibleProblem(entry);
+        if (problem === undefined) patterns.push(entry as AcceptPattern);
+        else if (++problems <= MAX_ISSUES_PER_ACCEPT_LIST) this.issues.push({ path, message: `${entries.texts[i]} (${entries.where(entries.positions[i]!)}): ${problem}` });
+      });
       if (problems > MAX_ISSUES_PER_ACCEPT_LIST) {
         this.issues.push({ path, message: `and ${problems - MAX_ISSUES_PER_ACCEPT_LIST} more entries of list "${pattern.name}" that SES receipt rules cannot list` });
       }
