@@ -1,3 +1,5 @@
+import { SesBouncerError } from '../lambda/core/errors.js';
+
 /** Where a command writes: lines, without their newline. Injected so tests run commands in-process. */
 export interface CliIo {
   readonly stdout: (line: string) => void;
@@ -5,7 +7,7 @@ export interface CliIo {
 }
 
 /** A mistake in the command line itself: printed with the usage hint, exit 2, never a stack trace. */
-export class UsageError extends Error {
+export class UsageError extends SesBouncerError {
   override readonly name = 'UsageError';
 }
 

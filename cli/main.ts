@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadPolicyOrReport, runCheck } from './check.js';
 import { runDecide } from './decide.js';
 import { SesBouncerError } from '../lambda/core/errors.js';
+import { ISO_DATE_TIME_WITH_ZONE } from '../lambda/core/text.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
 export const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES, safely.
@@ -111,11 +112,10 @@ function isParseArgsError(error: unknown): boolean {
 /** ISO 8601 with a zone (`2026-11-24T09:20:00Z`, `…+01:00`), so the answer never depends on the machine's time zone. */
 function parseNow(value: string): Date {
   const time = Date.parse(value);
-  if (!ISO_WITH_ZONE.test(value) || Number.isNaN(time)) throw new UsageError(`--now: "${value}" is not an ISO 8601 date-time with a zone (e.g. 2026-11-24T09:20:00Z)`);
+  if (!ISO_DATE_TIME_WITH_ZONE.test(value) || Number.isNaN(time)) throw new UsageError(`--now: "${value}" is not an ISO 8601 date-time with a zone (e.g. 2026-11-24T09:20:00Z)`);
   return new Date(time);
 }
 
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function positiveNumber(flag: string, value: string, integer: boolean): number {
   const number = Number(value);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { CONTROL_RUNS } from '../lambda/core/text.js';
 import { ExitCode, type CliIo } from './io.js';
 import { expandPaths } from './decide.js';
 import type { CompiledPolicy } from '../lambda/core/policy.js';
@@ -62,8 +63,7 @@ export function renderTable(rows: readonly ReplayRow[]): string[] {
 
 /** One table cell: control characters shown as spaces (event content is hostile), long values shortened. */
 function fit(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  const clean = value.replace(CONTROL_RUNS, ' ');
   return clean.length > MAX_CELL && !clean.includes('/') ? `${clean.slice(0, MAX_CELL - 1)}…` : clean;
 }
 

@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/app/telemetry.js';
+import type { StopDisposition } from '../lambda/core/disposition.js';
 import { BundledFunction } from './bundled-function.js';
 
 export interface BouncerFunctionsProps {
@@ -21,7 +22,7 @@ export interface BouncerFunctionsProps {
   readonly receiptTimeout: Duration;
   readonly deliveryTimeout: Duration;
   /** The receipt function's answer when nothing is delivered (STOP_DISPOSITION). */
-  readonly stopDisposition: 'STOP_RULE_SET' | 'STOP_RULE';
+  readonly stopDisposition: StopDisposition;
   readonly logRetention: logs.RetentionDays;
 }
 

@@ -4,6 +4,7 @@
 // delete, restore the previous set only if ours is still the active one; never switch receiving
 // off because nothing was active before; and undo our own change if CloudFormation cannot be
 // told about it. Bundled by lib/rule-set-activation.ts.
+import { SesBouncerError } from '../lambda/core/errors.js';
 import { DescribeActiveReceiptRuleSetCommand, SESClient, SetActiveReceiptRuleSetCommand } from '@aws-sdk/client-ses';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 
@@ -51,7 +52,7 @@ export function sesRuleSetApi(client: SESClient): RuleSetApi {
 }
 
 /** A refusal the stack's events should show as it is: no stack trace, the way out named. */
-export class ActivationRefused extends Error {
+export class ActivationRefused extends SesBouncerError {
   override readonly name = 'ActivationRefused';
 }
 

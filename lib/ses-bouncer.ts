@@ -9,7 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { queueSettings } from '../lambda/app/time-budget.js';
 import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from '../lambda/app/telemetry.js';
-import { Disposition } from '../lambda/core/decide.js';
+import { Disposition } from '../lambda/core/disposition.js';
 import { unreachableRecipientPatterns } from '../lambda/core/reach.js';
 import { bouncerMetric, BouncerAlarms, BouncerDashboard } from './alarms.js';
 import { BounceQueues } from './bounce-queues.js';

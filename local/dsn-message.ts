@@ -204,12 +204,12 @@ function returnPathAddress(headers: readonly HeaderField[] | undefined): string 
   return address && parseMailbox(address)?.address === address ? address : undefined;
 }
 
+const MAX_WORD = 900;
+
 /**
  * `Name: value` CRLF, folded at whitespace before 78 characters (RFC 5322 §2.2.3). Line breaks
  * in the value are neutralised here too, whoever built it: one would start a forged field.
  */
-const MAX_WORD = 900;
-
 function formatField(field: HeaderField): string {
   // A word longer than a line could ever hold (RFC 5322 §2.1.1: 998 octets) is cut into pieces;
   // this is a copy for the reader, where a space more inside a hostile 10 KB token does no harm.

@@ -2,6 +2,7 @@
 // AWS SDKs and the AWS CLI send, SES's validation of it, and SES's XML answers.
 import { randomUUID } from 'node:crypto';
 import { BounceType, EXTENSION_FIELD_NAME, STANDARD_DSN_FIELDS } from '../lambda/core/bounce-types.js';
+import { ISO_DATE_TIME_WITH_ZONE } from '../lambda/core/text.js';
 
 export const SES_API_VERSION = '2010-12-01';
 const SES_XML_NAMESPACE = `http://ses.amazonaws.com/doc/${SES_API_VERSION}/`;
@@ -149,7 +150,6 @@ export const ErrorMessageLimits = {
 const DSN_STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
 // RFC 3464 §2.2.2/§2.3.6: `mta-name-type ; mta-name` and `diagnostic-type ; *text`.
 const TYPED_VALUE = /^[A-Za-z0-9-]+;\s*\S/;
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const CONTROL = /\p{Cc}/u;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 // RFC 5322 §3.2.3 atext plus the dots of a dot-atom; quoted local parts are not accepted.
@@ -481,7 +481,7 @@ function readDate(r: ProblemReport, key: string, node: ParamNode | undefined): D
   const value = r.optional(node);
   if (value === undefined) return undefined;
   const date = new Date(value);
-  if (!ISO_8601.test(value) || Number.isNaN(date.getTime())) {
+  if (!ISO_DATE_TIME_WITH_ZONE.test(value) || Number.isNaN(date.getTime())) {
     r.invalid(`${key} '${truncate(printable(value))}' is not an ISO 8601 timestamp.`);
     return undefined;
   }

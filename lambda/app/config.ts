@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import * as z from 'zod/mini';
+import { Disposition, STOP_DISPOSITIONS, type StopDisposition } from '../core/disposition.js';
 import { ConfigError } from '../core/errors.js';
 import { issueMessage } from '../core/issues.js';
 
@@ -14,7 +15,7 @@ const ReceiptEnv = z.object({
   BOUNCE_TABLE_NAME: TableName,
   BOUNCE_QUEUE_URL: QueueUrl,
   POLICY_FILE: z.optional(z.string().check(z.minLength(1))),
-  STOP_DISPOSITION: z._default(z.enum(['STOP_RULE_SET', 'STOP_RULE']), 'STOP_RULE_SET'),
+  STOP_DISPOSITION: z._default(z.enum(STOP_DISPOSITIONS), Disposition.StopRuleSet),
   LAMBDA_TASK_ROOT: z.optional(z.string()),
 });
 
@@ -59,7 +60,7 @@ export interface ReceiptConfig {
   /** @default the policy bundled at synth: policy.json beside the handler */
   readonly policyFile: string;
   /** The answer when nothing is delivered: STOP_RULE in a deployment of several receipt rules (docs/refusal.md). @default STOP_RULE_SET */
-  readonly stopDisposition: 'STOP_RULE_SET' | 'STOP_RULE';
+  readonly stopDisposition: StopDisposition;
 }
 
 export interface DeliverConfig {

@@ -10,6 +10,7 @@ import {
   type BounceRecord,
   type BounceSender,
   type ClaimResult,
+  type Clock,
   type DeadLetterQueue,
   type Ledger,
   LedgerState,
@@ -17,6 +18,7 @@ import {
   type MetricsPort,
   type SendOutcome,
   type SettledOutcome,
+  systemClock,
 } from './ports.js';
 import { MetricName } from './telemetry.js';
 import {
@@ -42,8 +44,8 @@ export interface DeliverDeps {
   readonly deadLetters?: DeadLetterQueue;
   /** Outcomes not yet recorded, for as long as the container lives. @default a new, empty one */
   readonly notes?: PendingNotes;
-  /** @default () => new Date() */
-  readonly clock?: () => Date;
+  /** @default systemClock */
+  readonly clock?: Clock;
   /** @default randomUUID */
   readonly newAttemptId?: () => string;
   /** SendBounce calls in one attempt (retries of throttling and 5xx answers, with backoff). @default 3 */
@@ -95,7 +97,7 @@ interface Run {
  * nothing is counted against them: a job's retries are counted in the ledger, not by SQS.
  */
 export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeMs?: () => number): Promise<SQSBatchResponse> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const run: Run = {
     deps,
     notes: deps.notes ?? new PendingNotes(),

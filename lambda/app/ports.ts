@@ -158,6 +158,10 @@ export interface MetricsPort {
 /** The structured log lines the handlers write; Powertools' Logger fits it. */
 export type LogPort = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
+/** What time it is; the use-cases take one so that tests and the chaos suite can move it. */
+export type Clock = () => Date;
+export const systemClock: Clock = () => new Date();
+
 /** The account's active receipt rule set (SES DescribeActiveReceiptRuleSet); undefined when none is active. */
 export interface RuleSetReader {
   active(signal: AbortSignal): Promise<ActiveRuleSet | undefined>;

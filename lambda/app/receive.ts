@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Disposition, guardSenderRate, planDecision, type Decision, type DecisionPlan } from '../core/decide.js';
+import { Disposition, guardSenderRate, planDecision, type Decision, type DecisionPlan, type StopDisposition } from '../core/decide.js';
 import { parseSesEvent, type SesRecord } from '../core/event.js';
 import { JOB_VERSION, jobRecipients, type BounceJob } from '../core/job.js';
 import type { CompiledPolicy } from '../core/policy-compiler.js';
-import { CancelResult, type BounceQueue, type Ledger, type LogPort, type MetricsPort } from './ports.js';
+import { CancelResult, systemClock, type BounceQueue, type Clock, type Ledger, type LogPort, type MetricsPort } from './ports.js';
 import { MetricName } from './telemetry.js';
 import {
   RECEIPT_ANSWER_MARGIN_MS,
@@ -18,8 +18,8 @@ export interface ReceiptDeps {
   readonly queue: BounceQueue;
   readonly logger: LogPort;
   readonly metrics: MetricsPort;
-  /** @default () => new Date() */
-  readonly clock?: () => Date;
+  /** @default systemClock */
+  readonly clock?: Clock;
   /** @default randomUUID */
   readonly newJobId?: () => string;
   /**
@@ -28,7 +28,7 @@ export interface ReceiptDeps {
    * recipients of the same message (docs/refusal.md "Several rules").
    * @default STOP_RULE_SET
    */
-  readonly stopDisposition?: typeof Disposition.StopRuleSet | typeof Disposition.StopRule;
+  readonly stopDisposition?: StopDisposition;
   /** Sees every final decision (the local pipeline's report). @default none */
   readonly onDecision?: (decision: Decision) => void;
 }
@@ -44,7 +44,7 @@ export interface ReceiptResult {
  * out is bounded so the answer reaches SES in time (`remainingTimeMs`, the Lambda context's).
  */
 export async function receive(event: unknown, deps: ReceiptDeps, remainingTimeMs?: () => number): Promise<ReceiptResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const budget = Math.max(0, (remainingTimeMs?.() ?? RECEIPT_DEFAULT_BUDGET_MS) - RECEIPT_ANSWER_MARGIN_MS);
   const start = Date.now();
   const deadlines: Deadlines = { quota: start + budget * RECEIPT_QUOTA_SHARE, enqueue: start + budget * RECEIPT_ENQUEUE_SHARE, cancel: start + budget };

@@ -1,3 +1,4 @@
+import { SesBouncerError } from './errors.js';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 
 // Reading the files a policy names (SPEC §3): `lists: { staff: { file: x } }` must not read
@@ -10,7 +11,7 @@ export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
 
 /** A file ses-bouncer will not read (not a regular file, too large); the message says why. */
-export class FileLimitError extends Error {
+export class FileLimitError extends SesBouncerError {
   override readonly name = 'FileLimitError';
 }
 

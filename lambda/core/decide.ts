@@ -8,13 +8,8 @@ import type { Action, BounceType } from './policy-schema.js';
 import type { CompiledPolicy, CompiledRule } from './policy-compiler.js';
 import { SES_REFUSAL } from './ses-recipients.js';
 
-/**
- * SES Lambda action dispositions (SES Developer Guide, "Invoke Lambda function action"): a
- * decision says STOP_RULE_SET or CONTINUE; a deployment of several receipt rules answers
- * STOP_RULE in place of STOP_RULE_SET, so that one rule never stops another (docs/refusal.md).
- */
-export const Disposition = { StopRuleSet: 'STOP_RULE_SET', StopRule: 'STOP_RULE', Continue: 'CONTINUE' } as const;
-export type Disposition = (typeof Disposition)[keyof typeof Disposition];
+export { Disposition, STOP_DISPOSITIONS, type StopDisposition } from './disposition.js';
+import { Disposition } from './disposition.js';
 
 /** What happens to one envelope recipient: a policy rule's action, or `refuse` (outside `accept`, SES answers 550 5.1.1 at RCPT TO). */
 export type RecipientAction = Action | 'refuse';
@@ -39,11 +34,10 @@ export interface Decision {
   readonly dryRun?: true;
 }
 
-/** A decision with what the handler needs to bounce only the recipients it manages to claim. */
+/** A decision with the message view the receipt use-case needs besides it (the sender quota, the job). */
 export interface DecisionPlan {
   readonly decision: Decision;
   readonly message: MessageView;
-  readonly bounced: readonly BouncedRecipient[];
 }
 
 /** The pure heart of ses-bouncer: (record, policy, now) → decision. */
@@ -82,7 +76,7 @@ export function planDecision(record: SesRecord, policy: CompiledPolicy, now: Dat
     bounced.push({ address, rule });
     return { address, action: 'bounce', rule: rule.name, bounceType: rule.bounce!.bounceType, status: rule.bounce!.status };
   });
-  return { decision: assemble(message, policy, recipients, buildSendBounce(message, bounced, policy, now)), message, bounced };
+  return { decision: assemble(message, policy, recipients, buildSendBounce(message, bounced, policy, now)), message };
 }
 
 /** First match wins; each rule's message-only part is evaluated at most once per message. */
@@ -103,7 +97,7 @@ export function guardSenderRate(plan: DecisionPlan, policy: CompiledPolicy): Dec
     if (recipient.action !== 'bounce') return recipient;
     return { address: recipient.address, action: policy.guards.onGuard, rule: recipient.rule, guard: GuardName.SenderRate };
   });
-  return { decision: assemble(plan.message, policy, recipients, null), message: plan.message, bounced: [] };
+  return { decision: assemble(plan.message, policy, recipients, null), message: plan.message };
 }
 
 function assemble(

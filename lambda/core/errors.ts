@@ -24,11 +24,6 @@ export class PolicyError extends SesBouncerError {
   }
 }
 
-/** An SES event that does not have the documented receipt-rule shape. */
-export class InvalidEventError extends SesBouncerError {
-  override readonly name = 'InvalidEventError';
-}
-
 /** The handler's environment is missing or has a malformed setting. */
 export class ConfigError extends SesBouncerError {
   override readonly name = 'ConfigError';
@@ -42,11 +37,6 @@ export class LedgerError extends SesBouncerError {
 /** The bounce queue refused or lost a message. */
 export class QueueError extends SesBouncerError {
   override readonly name = 'QueueError';
-}
-
-/** SES SendBounce failed in a way the caller must handle (see the outcome kinds in lambda/aws/ses). */
-export class SendBounceError extends SesBouncerError {
-  override readonly name = 'SendBounceError';
 }
 
 export function formatIssue(issue: PolicyIssue): string {

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { describeZodError } from './issues.js';
+import { IsoTimestamp } from './timestamp.js';
 
 /** SES verdict statuses (the receipt's spam, virus, SPF, DKIM and DMARC verdicts). */
 export const Verdict = ['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const;
@@ -8,18 +9,6 @@ export type Verdict = (typeof Verdict)[number];
 // The SES receipt-rule Lambda event as AWS documents it ("Lambda action" in the SES developer
 // guide). Unknown fields pass through (SES may add some); everything decided on is checked.
 
-// A timestamp goes into SendBounce's MessageDsn.ArrivalDate, which the Query protocol sends as
-// an xsd:dateTime (ISO 8601, years 0001 to 9999): outside that, SES would refuse the bounce.
-const IsoTimestamp = z.string().check(
-  z.refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' }),
-  z.refine(
-    (value) => {
-      const year = new Date(value).getUTCFullYear();
-      return Number.isNaN(year) || (year >= 1 && year <= 9999);
-    },
-    { message: 'not a timestamp SES accepts (years 0001 to 9999)' },
-  ),
-);
 /** Envelope recipients one receipt record may carry (see SesReceipt.recipients). */
 export const MAX_RECIPIENTS = 1000;
 

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { MAX_BOUNCED_RECIPIENTS_PER_CALL, type SendBounceInput } from './dsn.js';
+import { IsoTimestamp } from './timestamp.js';
 
 /**
  * What the receipt function queues for the delivery function: one SendBounce, ready to send,
@@ -10,7 +11,6 @@ import { MAX_BOUNCED_RECIPIENTS_PER_CALL, type SendBounceInput } from './dsn.js'
  */
 
 const Text = z.string().check(z.minLength(1));
-const Timestamp = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a timestamp' }));
 const ExtensionFields = z.optional(z.array(z.object({ Name: Text, Value: z.string() })));
 
 const BouncedRecipientInfo = z.object({
@@ -23,7 +23,7 @@ const BouncedRecipientInfo = z.object({
     RemoteMta: Text,
     Status: Text,
     DiagnosticCode: Text,
-    LastAttemptDate: Timestamp,
+    LastAttemptDate: IsoTimestamp,
     ExtensionFields,
   }),
 });
@@ -33,7 +33,7 @@ const SendBounce = z.object({
   BounceSender: Text,
   BounceSenderArn: z.optional(Text),
   Explanation: z.string(),
-  MessageDsn: z.object({ ReportingMta: Text, ArrivalDate: Timestamp, ExtensionFields }),
+  MessageDsn: z.object({ ReportingMta: Text, ArrivalDate: IsoTimestamp, ExtensionFields }),
   BouncedRecipientInfoList: z
     .array(BouncedRecipientInfo)
     .check(
@@ -69,7 +69,7 @@ export const BounceJob = z.object({
   /** Unique per receipt invocation; fences this job's claims and outcomes in the ledger. */
   jobId: Text,
   messageId: Text,
-  receiptTime: Timestamp,
+  receiptTime: IsoTimestamp,
   sendBounce: z.custom<SendBounceInput>((value) => SendBounce.safeParse(value).success, { message: 'not a SendBounce input' }),
   notes: z.optional(z.array(AttemptNote)),
 });

@@ -5,8 +5,9 @@ import { regexProblem } from './regex.js';
 import { acceptProblem } from './ses-recipients.js';
 import { Verdict } from './event.js';
 
-// The policy file's schema (SPEC §3, a contract). It only checks shape and single values;
-// cross-references (lists, shadowed rules, status/SMTP class) are checked in policy.ts, and
+// The policy file's schema (docs/policy.md, a contract). It only checks shape and single values;
+// cross-references (lists, shadowed rules, status/SMTP class, accept) are checked by the
+// PolicyCompiler in policy-compiler.ts, and
 // policy.schema.json is generated from this file by scripts/gen-schema.ts. zod/mini keeps the
 // Lambda bundle small (the full zod is 440 KB minified, a third of the receipt bundle).
 
@@ -189,6 +190,7 @@ export const ListSource = z.union([
   z.strictObject({ file: described(z.string().check(z.minLength(1)), 'A file beside the policy: one pattern a line, # comments') }),
 ]);
 
+/** The guards when a policy says nothing of them: one source for each field's default and for the block's. */
 const GUARD_DEFAULTS = {
   requireAuthenticatedSender: true,
   skipSpamOrVirus: true,
@@ -212,13 +214,16 @@ export const PolicyDocument = z
     }),
     guards: z._default(
       z.strictObject({
-        requireAuthenticatedSender: described(z._default(z.boolean(), true), 'Bounce only if SPF or DKIM is PASS'),
-        skipSpamOrVirus: z._default(z.boolean(), true),
-        skipAutoSubmitted: described(z._default(z.boolean(), true), 'RFC 3834 Auto-Submitted other than no'),
-        skipMailingLists: described(z._default(z.boolean(), true), 'List-Id, List-Unsubscribe, List-Post, Precedence: bulk|list|junk'),
-        skipTruncatedHeaders: described(z._default(z.boolean(), true), 'SES truncated the headers (or sent none): the header guards cannot see them all'),
-        maxBouncesPerSenderPerHour: described(z._default(z.int().check(z.gte(0), z.lte(MAX_BOUNCES_PER_HOUR)), 10), '0 = unlimited'),
-        onGuard: described(z._default(z.enum(['drop', 'deliver']), 'drop'), 'What a guarded bounce becomes'),
+        requireAuthenticatedSender: described(z._default(z.boolean(), GUARD_DEFAULTS.requireAuthenticatedSender), 'Bounce only if SPF or DKIM is PASS'),
+        skipSpamOrVirus: z._default(z.boolean(), GUARD_DEFAULTS.skipSpamOrVirus),
+        skipAutoSubmitted: described(z._default(z.boolean(), GUARD_DEFAULTS.skipAutoSubmitted), 'RFC 3834 Auto-Submitted other than no'),
+        skipMailingLists: described(z._default(z.boolean(), GUARD_DEFAULTS.skipMailingLists), 'List-Id, List-Unsubscribe, List-Post, Precedence: bulk|list|junk'),
+        skipTruncatedHeaders: described(
+          z._default(z.boolean(), GUARD_DEFAULTS.skipTruncatedHeaders),
+          'SES truncated the headers (or sent none): the header guards cannot see them all',
+        ),
+        maxBouncesPerSenderPerHour: described(z._default(z.int().check(z.gte(0), z.lte(MAX_BOUNCES_PER_HOUR)), GUARD_DEFAULTS.maxBouncesPerSenderPerHour), '0 = unlimited'),
+        onGuard: described(z._default(z.enum(['drop', 'deliver']), GUARD_DEFAULTS.onGuard), 'What a guarded bounce becomes'),
       }),
       GUARD_DEFAULTS,
     ),
@@ -236,5 +241,4 @@ export const PolicyDocument = z
     default: described(z._default(z.enum(['deliver', 'drop']), 'deliver'), 'When no rule matches'),
   })
   .check(z.describe('ses-bouncer policy'));
-export type PolicyDocumentInput = z.input<typeof PolicyDocument>;
 export type PolicyDocument = z.output<typeof PolicyDocument>;

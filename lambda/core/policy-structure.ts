@@ -1,4 +1,4 @@
-import type { PolicyIssue } from './errors.js';
+import { SesBouncerError, type PolicyIssue } from './errors.js';
 import { formatPath } from './issues.js';
 import { hasControlCharacters } from './text.js';
 
@@ -48,7 +48,7 @@ export function maxPolicyValues(textLength: number): number {
 }
 
 /** Thrown by the policy text readers: the file's structure is unsound; each issue names its path. */
-export class PolicySyntaxError extends Error {
+export class PolicySyntaxError extends SesBouncerError {
   override readonly name = 'PolicySyntaxError';
   constructor(readonly issues: readonly PolicyIssue[]) {
     super(issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'));

@@ -1,12 +1,12 @@
 import { domainToASCII } from 'node:url';
+import { CONTROL_RUNS } from './text.js';
 
 // One canonical form per envelope recipient (docs/policy.md "Recipients"): the key for deciding,
 // de-duplicating, the ledger and every SendBounce field, so that two spellings of one address
 // are decided once, listed once and bounced at most once.
 
-// C0 controls, DEL, C1 controls and the Unicode line/paragraph separators. Invisible format
-// characters (a zero-width space) are not controls: they stay, and make the address invalid.
-const CONTROL_RUNS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+// Control characters are removed (text.ts). Invisible format characters (a zero-width space)
+// are not controls: they stay, and make the address invalid.
 
 /**
  * Control characters removed, trimmed, one pair of angle brackets removed, the local part

@@ -3,7 +3,11 @@
 
 // C0 controls, DEL, C1 controls and the Unicode line/paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-const CONTROL_RUNS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Runs of control characters (global: for `replace`). */
+export const CONTROL_RUNS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/** An ISO 8601 date-time with a zone (`2026-11-24T09:20:00Z`, `…+01:00`): never read in the machine's time zone. */
+export const ISO_DATE_TIME_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 export function hasControlCharacters(value: string): boolean {
   return CONTROL.test(value);
