@@ -76,7 +76,7 @@ function summary(report: ReplayReport, out: string): string {
     `${report.rows.length} recipients`,
     ...(refused > 0 ? [`${refused} refused at SMTP (550 5.1.1, no DSN)`] : []),
     `${count((row) => row.action === 'deliver')} delivered`,
-    `${count((row) => row.action === 'drop')} dropped (${count((row) => row.ruleOrGuard.includes('guard '))} by a guard)`,
+    `${count((row) => row.action === 'drop')} dropped (${count((row) => row.action === 'drop' && row.guard !== undefined)} by a guard)`,
     `${bounced} bounced (${sent} sent in ${report.sesStats.accepted} SendBounce call${report.sesStats.accepted === 1 ? '' : 's'}, ${report.sesStats.throttled} throttled)`,
   ];
   return `${parts.join(', ')}. DSNs written to ${out}/.`;

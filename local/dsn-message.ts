@@ -2,15 +2,9 @@
 // sender receives: a multipart/report (RFC 6522) with a human-readable part, the
 // message/delivery-status part and, when known, the original headers.
 import { randomBytes } from 'node:crypto';
-import { BOUNCE_DEFAULTS } from '../lambda/core/bounce-types.js';
-import {
-  BounceType,
-  DsnAction,
-  parseMailbox,
-  type BouncedRecipientInfo,
-  type ExtensionField,
-  type SendBounceRequest,
-} from './ses-protocol.js';
+import { BOUNCE_DEFAULTS, BounceType, EXTENSION_FIELD_NAME } from '../lambda/core/bounce-types.js';
+import { DsnAction, type ExtensionField, type SesBouncedRecipientInfo, type SesSendBounce } from '../lambda/core/send-bounce.js';
+import { parseMailbox } from './ses-protocol.js';
 
 export interface HeaderField {
   readonly name: string;
@@ -47,7 +41,7 @@ interface RecipientReport {
   readonly extensionFields: readonly ExtensionField[];
 }
 
-export function renderDsnMessage(request: SendBounceRequest, options: DsnMessageOptions): string {
+export function renderDsnMessage(request: SesSendBounce, options: DsnMessageOptions): string {
   const boundary = `=_ses-bouncer_${randomBytes(12).toString('hex')}`;
   const recipients = request.BouncedRecipientInfoList.map(recipientReport);
   const originalHeaders = options.originalHeaders ?? [];
@@ -60,7 +54,7 @@ export function renderDsnMessage(request: SendBounceRequest, options: DsnMessage
   return topHeaders(request, recipients, options, boundary) + CRLF + `This is a MIME-formatted delivery status notification.${CRLF}${CRLF}` + body;
 }
 
-function topHeaders(request: SendBounceRequest, recipients: readonly RecipientReport[], options: DsnMessageOptions, boundary: string): string {
+function topHeaders(request: SesSendBounce, recipients: readonly RecipientReport[], options: DsnMessageOptions, boundary: string): string {
   const sender = parseMailbox(request.BounceSender);
   const fromAddress = sender?.address ?? request.BounceSender;
   const originalMessageId = headerValue(options.originalHeaders, 'Message-ID');
@@ -95,7 +89,7 @@ function outcomeOf(recipients: readonly RecipientReport[]): (typeof Outcome)[key
   return Outcome.Success;
 }
 
-function recipientReport(info: BouncedRecipientInfo): RecipientReport {
+function recipientReport(info: SesBouncedRecipientInfo): RecipientReport {
   const fields = info.RecipientDsnFields;
   if (!fields) {
     const type = info.BounceType ?? BounceType.Undefined;
@@ -107,12 +101,12 @@ function recipientReport(info: BouncedRecipientInfo): RecipientReport {
     status: fields.Status,
     remoteMta: fields.RemoteMta,
     diagnosticCode: fields.DiagnosticCode,
-    lastAttemptDate: fields.LastAttemptDate,
+    ...(fields.LastAttemptDate !== undefined && { lastAttemptDate: new Date(fields.LastAttemptDate) }),
     extensionFields: fields.ExtensionFields ?? [],
   };
 }
 
-function humanReadablePart(request: SendBounceRequest, recipients: readonly RecipientReport[]): string {
+function humanReadablePart(request: SesSendBounce, recipients: readonly RecipientReport[]): string {
   const lines = [
     ...explanationOf(request).split(/\r\n|\r|\n/),
     '',
@@ -132,18 +126,18 @@ function humanReadablePart(request: SendBounceRequest, recipients: readonly Reci
 }
 
 /** SES generates the explanation from the bounce types when the request has none. */
-function explanationOf(request: SendBounceRequest): string {
+function explanationOf(request: SesSendBounce): string {
   if (request.Explanation) return request.Explanation;
   const types = new Set(request.BouncedRecipientInfoList.map((r) => r.BounceType ?? BounceType.Undefined));
   return [...types].map((t) => BOUNCE_DEFAULTS[t].explanation).join(' ');
 }
 
 /** RFC 3464 §2.1: per-message fields, then one blank-line-separated group per recipient. */
-function deliveryStatusPart(request: SendBounceRequest, recipients: readonly RecipientReport[], options: DsnMessageOptions): string {
+function deliveryStatusPart(request: SesSendBounce, recipients: readonly RecipientReport[], options: DsnMessageOptions): string {
   const dsn = request.MessageDsn;
   const perMessage: HeaderField[] = [
     { name: 'Reporting-MTA', value: dsn?.ReportingMta ?? options.defaultReportingMta ?? DEFAULT_REPORTING_MTA },
-    { name: 'Arrival-Date', value: formatRfc5322Date(dsn?.ArrivalDate ?? options.date) },
+    { name: 'Arrival-Date', value: formatRfc5322Date(dsn?.ArrivalDate !== undefined ? new Date(dsn.ArrivalDate) : options.date) },
     ...extensionHeaders(dsn?.ExtensionFields ?? []),
   ];
   const perRecipient = recipients.map((r): HeaderField[] => [
@@ -161,7 +155,7 @@ function deliveryStatusPart(request: SendBounceRequest, recipients: readonly Rec
 
 /** SES's rule for extension names (1–50 letters, digits, dashes); others could not be header names. */
 function extensionHeaders(fields: readonly ExtensionField[]): HeaderField[] {
-  return fields.filter((f) => /^[A-Za-z0-9-]{1,50}$/.test(f.Name)).map((f) => ({ name: f.Name, value: f.Value }));
+  return fields.filter((f) => EXTENSION_FIELD_NAME.test(f.Name)).map((f) => ({ name: f.Name, value: f.Value }));
 }
 
 /**

@@ -14,6 +14,7 @@ import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
 import { SesBounceSender } from '../lambda/aws/ses.js';
 import { SES_CLIENT_CONFIG } from '../lambda/aws/timeouts.js';
 import type { Decision } from '../lambda/core/decide.js';
+import type { GuardName } from '../lambda/core/guards.js';
 import { parseAddress } from '../lambda/core/address.js';
 import { parseSesEvent } from '../lambda/core/event.js';
 import { canonicalRecipient } from '../lambda/core/recipient.js';
@@ -49,6 +50,8 @@ export interface ReplayRow {
   readonly recipient: string;
   readonly action: string;
   readonly ruleOrGuard: string;
+  /** The guard that withheld a bounce, if one did. */
+  readonly guard: GuardName | undefined;
   /** The ledger state of a bounce (SENT, REJECTED…), or undefined when none was sent. */
   readonly bounce: string | undefined;
   readonly dsnPath: string | undefined;
@@ -136,6 +139,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
           recipient: recipient.address,
           action: recipient.action,
           ruleOrGuard: [recipient.rule ?? '(default)', recipient.guard ? `guard ${recipient.guard}` : undefined].filter(Boolean).join(', '),
+          guard: recipient.guard,
           bounce: record?.state,
           dsnPath: record?.state === 'SENT' ? dsnPaths.get(decision.messageId) : undefined,
         });
@@ -180,7 +184,7 @@ export function refuseAtSmtp(event: ReplayEvent, policy: CompiledPolicy): { payl
     const taken = recipients.filter((raw) => typeof raw !== 'string' || accept.accepts(parseAddress(raw)));
     const messageId = String(record?.ses?.mail?.messageId ?? '');
     for (const address of envelopeRecipients(record).filter((address) => !accept.accepts(parseAddress(address)))) {
-      refused.push({ source: event.source, messageId, recipient: address, action: 'refuse', ruleOrGuard: `SMTP ${SES_REFUSAL.smtpCode} ${SES_REFUSAL.status} (not in accept)`, bounce: undefined, dsnPath: undefined });
+      refused.push({ source: event.source, messageId, recipient: address, action: 'refuse', ruleOrGuard: `SMTP ${SES_REFUSAL.smtpCode} ${SES_REFUSAL.status} (not in accept)`, guard: undefined, bounce: undefined, dsnPath: undefined });
     }
     record.ses.receipt.recipients = taken;
     return taken.length > 0;

@@ -9,53 +9,10 @@ const SES_XML_NAMESPACE = `http://ses.amazonaws.com/doc/${SES_API_VERSION}/`;
 
 export { BounceType } from '../lambda/core/bounce-types.js';
 
-/** The RFC 3464 §2.3.3 action values SES accepts. */
-export const DsnAction = {
-  Failed: 'failed',
-  Delayed: 'delayed',
-  Delivered: 'delivered',
-  Relayed: 'relayed',
-  Expanded: 'expanded',
-} as const;
-export type DsnAction = (typeof DsnAction)[keyof typeof DsnAction];
-
-export interface ExtensionField {
-  readonly Name: string;
-  readonly Value: string;
-}
-
-export interface RecipientDsnFields {
-  readonly FinalRecipient?: string;
-  readonly Action: DsnAction;
-  readonly RemoteMta?: string;
-  readonly Status: string;
-  readonly DiagnosticCode?: string;
-  readonly LastAttemptDate?: Date;
-  readonly ExtensionFields?: readonly ExtensionField[];
-}
-
-export interface BouncedRecipientInfo {
-  readonly Recipient: string;
-  readonly RecipientArn?: string;
-  readonly BounceType?: BounceType;
-  readonly RecipientDsnFields?: RecipientDsnFields;
-}
-
-export interface MessageDsn {
-  readonly ReportingMta: string;
-  readonly ArrivalDate?: Date;
-  readonly ExtensionFields?: readonly ExtensionField[];
-}
-
-/** A validated SendBounce request; member names and shapes are those of the SDK's SendBounceCommandInput. */
-export interface SendBounceRequest {
-  readonly OriginalMessageId: string;
-  readonly BounceSender: string;
-  readonly Explanation?: string;
-  readonly MessageDsn?: MessageDsn;
-  readonly BouncedRecipientInfoList: readonly BouncedRecipientInfo[];
-  readonly BounceSenderArn?: string;
-}
+export { DsnAction, type ExtensionField } from '../lambda/core/send-bounce.js';
+import { DsnAction, type ExtensionField, type SesBouncedRecipientInfo, type SesMessageDsn, type SesRecipientDsnFields, type SesSendBounce } from '../lambda/core/send-bounce.js';
+/** A validated SendBounce request: the core's SES model (lambda/core/send-bounce.ts), dates as ISO strings. */
+export type SendBounceRequest = SesSendBounce;
 
 /** The error codes this endpoint answers with, as SES spells them. */
 export const SesErrorCode = {
@@ -391,7 +348,7 @@ function readRequest(r: ProblemReport, root: ParamNode): SendBounceRequest {
   return omitUndefined({ OriginalMessageId, BounceSender, Explanation, MessageDsn, BouncedRecipientInfoList, BounceSenderArn });
 }
 
-function readMessageDsn(r: ProblemReport, dsn: ParamNode): MessageDsn {
+function readMessageDsn(r: ProblemReport, dsn: ParamNode): SesMessageDsn {
   const ReportingMta = r.required(dsn.get('ReportingMta'), 'messageDsn.reportingMta');
   if (ReportingMta) checkTyped(r, 'MessageDsn.ReportingMta', ReportingMta, SendBounceLimits.mtaLength);
   const ArrivalDate = readDate(r, 'MessageDsn.ArrivalDate', dsn.get('ArrivalDate'));
@@ -399,7 +356,7 @@ function readMessageDsn(r: ProblemReport, dsn: ParamNode): MessageDsn {
   return omitUndefined({ ReportingMta, ArrivalDate, ExtensionFields });
 }
 
-function readRecipients(r: ProblemReport, list: ParamNode | undefined): BouncedRecipientInfo[] {
+function readRecipients(r: ProblemReport, list: ParamNode | undefined): SesBouncedRecipientInfo[] {
   const prefix = 'BouncedRecipientInfoList';
   if (list === undefined) {
     r.required(undefined, 'bouncedRecipientInfoList');
@@ -414,7 +371,7 @@ function readRecipients(r: ProblemReport, list: ParamNode | undefined): BouncedR
   return members.map(([n, member]) => readRecipient(r, member, `${prefix}.member.${n}`, `bouncedRecipientInfoList.${n}.member`));
 }
 
-function readRecipient(r: ProblemReport, member: ParamNode, key: string, path: string): BouncedRecipientInfo {
+function readRecipient(r: ProblemReport, member: ParamNode, key: string, path: string): SesBouncedRecipientInfo {
   const Recipient = r.required(member.get('Recipient'), `${path}.recipient`);
   if (Recipient) checkAddress(r, `${key}.Recipient`, Recipient);
   const RecipientArn = r.optional(member.get('RecipientArn'));
@@ -429,7 +386,7 @@ function readRecipient(r: ProblemReport, member: ParamNode, key: string, path: s
   return omitUndefined({ Recipient, RecipientArn, BounceType: bounceType, RecipientDsnFields });
 }
 
-function readDsnFields(r: ProblemReport, fields: ParamNode, key: string, path: string): RecipientDsnFields {
+function readDsnFields(r: ProblemReport, fields: ParamNode, key: string, path: string): SesRecipientDsnFields {
   const FinalRecipient = r.optional(fields.get('FinalRecipient'));
   if (FinalRecipient !== undefined) {
     // SES writes `Final-Recipient: rfc822; <FinalRecipient>` itself; a prefix here would be doubled.
@@ -477,7 +434,8 @@ function readExtensionFields(r: ProblemReport, list: ParamNode | undefined, key:
   });
 }
 
-function readDate(r: ProblemReport, key: string, node: ParamNode | undefined): Date | undefined {
+/** An ISO 8601 date-time with a zone, as the instant it names (`toISOString`). */
+function readDate(r: ProblemReport, key: string, node: ParamNode | undefined): string | undefined {
   const value = r.optional(node);
   if (value === undefined) return undefined;
   const date = new Date(value);
@@ -485,7 +443,7 @@ function readDate(r: ProblemReport, key: string, node: ParamNode | undefined): D
     r.invalid(`${key} '${truncate(printable(value))}' is not an ISO 8601 timestamp.`);
     return undefined;
   }
-  return date;
+  return date.toISOString();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { SendBounceCommand, type SESClient, type SendBounceCommandInput } from '@aws-sdk/client-ses';
 import type { SendBounceInput } from '../core/dsn.js';
+import type { ExtensionField, SesSendBounce } from '../core/send-bounce.js';
 import type { BounceSender, SendOutcome } from '../app/ports.js';
 import { callSignal, SEND_CALL_MS } from './timeouts.js';
 
@@ -57,17 +58,17 @@ export function classifySendError(error: unknown): SendOutcome {
   return { kind: 'unknown', error: description };
 }
 
-export function toSdkInput(input: SendBounceInput): SendBounceCommandInput {
+/** The core's SendBounce model (ISO dates) as the SDK's input (Date objects, mutable lists). */
+export function toSdkInput(input: SesSendBounce): SendBounceCommandInput {
+  const fields = (list: readonly ExtensionField[] | undefined) => list?.map((field) => ({ ...field }));
+  const date = (iso: string | undefined) => (iso === undefined ? undefined : new Date(iso));
+  const { MessageDsn: dsn, ...rest } = input;
   return {
-    ...input,
-    MessageDsn: { ...input.MessageDsn, ExtensionFields: input.MessageDsn.ExtensionFields?.map((field) => ({ ...field })), ArrivalDate: new Date(input.MessageDsn.ArrivalDate) },
-    BouncedRecipientInfoList: input.BouncedRecipientInfoList.map((recipient) => ({
+    ...rest,
+    ...(dsn && { MessageDsn: { ...dsn, ExtensionFields: fields(dsn.ExtensionFields), ArrivalDate: date(dsn.ArrivalDate) } }),
+    BouncedRecipientInfoList: input.BouncedRecipientInfoList.map(({ RecipientDsnFields: dsnFields, ...recipient }) => ({
       ...recipient,
-      RecipientDsnFields: {
-        ...recipient.RecipientDsnFields,
-        ExtensionFields: recipient.RecipientDsnFields.ExtensionFields?.map((field) => ({ ...field })),
-        LastAttemptDate: new Date(recipient.RecipientDsnFields.LastAttemptDate),
-      },
+      ...(dsnFields && { RecipientDsnFields: { ...dsnFields, ExtensionFields: fields(dsnFields.ExtensionFields), LastAttemptDate: date(dsnFields.LastAttemptDate) } }),
     })),
   };
 }

@@ -1,11 +1,15 @@
 import { BOUNCE_DEFAULTS } from './bounce-types.js';
 import type { MessageView } from './message.js';
 import type { BounceType } from './policy-schema.js';
-import type { CompiledPolicy, CompiledRule, ExtensionField } from './policy-compiler.js';
+import type { CompiledPolicy, CompiledRule } from './policy-compiler.js';
+import type { ExtensionField, SesBouncedRecipientInfo, SesSendBounce } from './send-bounce.js';
 import { cleanText, cleanToken } from './text.js';
 
-/** The SES SendBounce request (SPEC §5), JSON-safe: dates are ISO strings, converted by the SES adapter. */
-export interface SendBounceInput {
+/**
+ * The SendBounce the core builds: the SES model (send-bounce.ts) with every field ses-bouncer
+ * always sends made required, `Action` always `failed` (README "Bounce rules").
+ */
+export interface SendBounceInput extends SesSendBounce {
   readonly OriginalMessageId: string;
   readonly BounceSender: string;
   readonly BounceSenderArn?: string;
@@ -18,7 +22,7 @@ export interface SendBounceInput {
   readonly BouncedRecipientInfoList: readonly BouncedRecipientInfo[];
 }
 
-export interface BouncedRecipientInfo {
+export interface BouncedRecipientInfo extends SesBouncedRecipientInfo {
   readonly Recipient: string;
   readonly RecipientArn?: string;
   readonly BounceType: BounceType;

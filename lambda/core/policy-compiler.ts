@@ -18,12 +18,10 @@ import { maxPolicyValues, PolicySyntaxError, scanStructure, STACK_OVERFLOW_MESSA
 import { compileRegex } from './regex.js';
 import { compileAccept, expressibleProblem, SES_RECEIVING_QUOTAS, type AcceptPattern, type AcceptSet } from './ses-recipients.js';
 import { parseStrictJson } from './strict-json.js';
+import type { ExtensionField } from './send-bounce.js';
 import { hasControlCharacters } from './text.js';
 
-export interface ExtensionField {
-  readonly Name: string;
-  readonly Value: string;
-}
+export type { ExtensionField } from './send-bounce.js';
 
 /** Everything a bounce rule puts into the DSN, with the RFC 3463 defaults filled in. */
 export interface BounceSpec {

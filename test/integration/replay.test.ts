@@ -107,6 +107,21 @@ describe('ses-bouncer replay with accept (examples/accept): SES refuses at RCPT 
   });
 });
 
+describe('ses-bouncer replay summary', () => {
+  it('counts the drops by a guard from the decisions, not from the names on display', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'replay-guards-'));
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      'version: 1\nbounce: { sender: mailer-daemon@example.com, reportingMta: mx.example.com }\nguards: { onGuard: deliver }\nrules:\n' +
+        '  - { name: "the guard rail", when: { recipient: noreply@example.com }, then: drop }\n  - { name: unknown, then: bounce, bounceType: DoesNotExist }\n',
+    );
+    const result = await run('replay', '--policy', policy, '--rate', '50', '--out', join(dir, 'out'), 'examples/events/08-no-reply-dropped.json', 'examples/events/15-unauthenticated.json');
+    // A rule named "…guard…" drops one; a guarded bounce is delivered (onGuard: deliver): no drop by a guard.
+    expect(result.stdout.at(-1)).toMatch(/^2 recipients, 1 delivered, 1 dropped \(0 by a guard\), 0 bounced /);
+  });
+});
+
 describe('ses-bouncer replay on bad input', () => {
   it('reports a broken event file in one line, replays the rest, and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'replay-bad-'));

@@ -5,6 +5,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendBounceCommand, SESClient } from '@aws-sdk/client-ses';
+import { toSdkInput } from '../../lambda/aws/ses.js';
+import { minimalSendBounce } from '../support/send-bounce.js';
 
 const cli = (...args: string[]) => spawn(process.execPath, ['--import', 'tsx', 'bin/ses-bouncer.ts', ...args], { stdio: 'pipe' });
 
@@ -47,11 +49,7 @@ describe('ses-bouncer serve-ses', () => {
   it('answers the AWS SDK with a MessageId and writes the bounce', async () => {
     const ses = new SESClient({ endpoint: url, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
     const output = await ses.send(
-      new SendBounceCommand({
-        OriginalMessageId: 'sdk-original',
-        BounceSender: 'mailer-daemon@example.com',
-        BouncedRecipientInfoList: [{ Recipient: 'nobody@example.com', BounceType: 'DoesNotExist' }],
-      }),
+      new SendBounceCommand(toSdkInput(minimalSendBounce('sdk-original'))),
     );
     ses.destroy();
     expect(output.MessageId).toMatch(/^[0-9a-f]{16}-/);

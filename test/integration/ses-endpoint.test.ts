@@ -13,6 +13,8 @@ import PostalMime from 'postal-mime';
 import { SesBouncerError } from '../../lambda/core/errors.js';
 import { serveSes } from '../../local/serve-ses.js';
 import { createRateLimiter, safeFileName, ScriptedFault, startSesEndpoint, type SesEndpoint } from '../../local/ses-endpoint.js';
+import { toSdkInput } from '../../lambda/aws/ses.js';
+import { fullSendBounce } from '../support/send-bounce.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' };
 
@@ -26,32 +28,9 @@ const ORIGINAL_HEADERS = [
   { name: 'Subject', value: 'Quarterly numbers' },
 ];
 
+/** The shared full request (test/support/send-bounce.ts), as the SDK takes it. */
 function bounceInput(originalMessageId = 'o1k2b3c4d5e6f7g8h9'): SendBounceCommandInput {
-  return {
-    OriginalMessageId: originalMessageId,
-    BounceSender: 'mailer-daemon@example.com',
-    Explanation: 'Unknown user.',
-    MessageDsn: {
-      ReportingMta: 'dns; mx.example.com',
-      ArrivalDate: new Date('2024-05-01T10:00:00Z'),
-      ExtensionFields: [{ Name: 'X-Policy', Value: 'strict' }],
-    },
-    BouncedRecipientInfoList: [
-      {
-        Recipient: 'nobody@example.com',
-        BounceType: 'DoesNotExist',
-        RecipientDsnFields: {
-          FinalRecipient: 'nobody@example.com',
-          Action: 'failed',
-          Status: '5.1.1',
-          RemoteMta: 'dns; mx.example.com',
-          DiagnosticCode: 'smtp; 550 5.1.1 user unknown',
-          LastAttemptDate: new Date('2024-05-01T10:00:01Z'),
-        },
-      },
-      { Recipient: 'big@example.com', BounceType: 'MessageTooLarge' },
-    ],
-  };
+  return toSdkInput(fullSendBounce(originalMessageId));
 }
 
 /** The SDK's error for a call that must fail. */
@@ -105,7 +84,8 @@ describe('local SES endpoint, SendBounce with the real AWS SDK', () => {
     expect(output.$metadata.httpStatusCode).toBe(200);
     expect(output.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(endpoint.accepted).toHaveLength(1);
-    expect(endpoint.accepted[0]).toMatchObject({ messageId: output.MessageId, request: bounceInput() });
+    // The endpoint parses the wire into the core's model: the very value the SDK's input was made from.
+    expect(endpoint.accepted[0]).toMatchObject({ messageId: output.MessageId, request: fullSendBounce() });
     expect(endpoint.stats).toEqual({ requests: 1, accepted: 1, throttled: 0, invalid: 0, faults: 0 });
   });
 
@@ -124,13 +104,13 @@ describe('local SES endpoint, SendBounce with the real AWS SDK', () => {
     expect(email.headers.find((h) => h.key === 'auto-submitted')!.value).toBe('auto-replied');
     expect(Math.abs(Date.parse(email.date!) - Date.now())).toBeLessThan(60_000);
 
-    expect(email.text).toContain('Unknown user.');
+    expect(email.text).toContain('The address does not exist here.');
     expect(email.text).toContain('nobody@example.com');
-    expect(email.text).toContain('big@example.com');
+    expect(email.text).toContain('full@example.com');
     expect(email.attachments.map((a) => a.mimeType)).toEqual(['message/delivery-status', 'text/rfc822-headers']);
 
-    const [perMessage, nobody, big] = dsnFields(decode(email.attachments[0]!.content));
-    expect(perMessage).toEqual({ 'reporting-mta': 'dns; mx.example.com', 'arrival-date': 'Wed, 01 May 2024 10:00:00 +0000', 'x-policy': 'strict' });
+    const [perMessage, nobody, full] = dsnFields(decode(email.attachments[0]!.content));
+    expect(perMessage).toEqual({ 'reporting-mta': 'dns; mx.example.com', 'arrival-date': 'Wed, 01 May 2024 10:00:00 +0000', 'x-policy-rule': 'unknown-users' });
     expect(nobody).toEqual({
       'final-recipient': 'rfc822; nobody@example.com',
       action: 'failed',
@@ -138,8 +118,9 @@ describe('local SES endpoint, SendBounce with the real AWS SDK', () => {
       'remote-mta': 'dns; mx.example.com',
       'diagnostic-code': 'smtp; 550 5.1.1 user unknown',
       'last-attempt-date': 'Wed, 01 May 2024 10:00:01 +0000',
+      'x-recipient-note': 'closed account',
     });
-    expect(big).toEqual({ 'final-recipient': 'rfc822; big@example.com', action: 'failed', status: '5.3.4' });
+    expect(full).toEqual({ 'final-recipient': 'rfc822; full@example.com', action: 'failed', status: '5.2.2' });
     expect(decode(email.attachments[1]!.content).trim().split(/\r?\n/)).toEqual(ORIGINAL_HEADERS.map((h) => `${h.name}: ${h.value}`));
   });
 
@@ -426,7 +407,7 @@ describe('serveSes', () => {
     await ses.send(new SendBounceCommand(bounceInput()));
     await failure(ses.send(new SendBounceCommand({ ...bounceInput(), BounceSender: 'nobody' })));
     ses.destroy();
-    expect(out[1]).toMatch(/^SendBounce o1k2b3c4d5e6f7g8h9 → nobody@example\.com, big@example\.com: accepted as 0102/);
+    expect(out[1]).toMatch(/^SendBounce o1k2b3c4d5e6f7g8h9 → nobody@example\.com, full@example\.com: accepted as 0102/);
     expect(err).toEqual([expect.stringMatching(/^SendBounce: 400 InvalidParameterValue: BounceSender: Missing final '@domain'$/)]);
 
     const ours = process.listeners('SIGTERM').filter((listener) => !before.SIGTERM.includes(listener));

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveSes } from '../../local/serve-ses.js';
 import { MAX_BODY_BYTES, startSesEndpoint, type SesEndpoint } from '../../local/ses-endpoint.js';
+import { toSdkInput } from '../../lambda/aws/ses.js';
+import { minimalSendBounce } from '../support/send-bounce.js';
 
 const AUTHORIZATION = 'AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/ses/aws4_request, SignedHeaders=host, Signature=0';
 const VALID = 'Action=SendBounce&Version=2010-12-01&OriginalMessageId=o1&BounceSender=m%40example.com' +
@@ -112,11 +114,7 @@ describe('local SES endpoint, hostile requests', () => {
 
     const ses = new SESClient({ endpoint: endpoint.url, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
     const validSent = performance.now();
-    const output = await ses.send(new SendBounceCommand({
-      OriginalMessageId: 'right-behind',
-      BounceSender: 'mailer-daemon@example.com',
-      BouncedRecipientInfoList: [{ Recipient: 'nobody@example.com', BounceType: 'DoesNotExist' }],
-    })).finally(() => ses.destroy());
+    const output = await ses.send(new SendBounceCommand(toSdkInput(minimalSendBounce('right-behind')))).finally(() => ses.destroy());
     const validMs = performance.now() - validSent;
     await hostile.closed;
     const hostileMs = performance.now() - hostileSent;

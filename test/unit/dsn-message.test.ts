@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import PostalMime, { type Email } from 'postal-mime';
 import { formatRfc5322Date, renderDsnMessage, type DsnMessageOptions } from '../../local/dsn-message.js';
 import type { BounceType, SendBounceRequest } from '../../local/ses-protocol.js';
+import { fullSendBounce } from '../support/send-bounce.js';
 
 const DATE = new Date('2024-05-01T10:00:02Z');
 const OPTIONS: DsnMessageOptions = {
@@ -16,32 +17,7 @@ const OPTIONS: DsnMessageOptions = {
   ],
 };
 
-const REQUEST: SendBounceRequest = {
-  OriginalMessageId: 'o1k2b3c4d5e6f7g8h9',
-  BounceSender: 'mailer-daemon@example.com',
-  Explanation: 'The address does not exist here.',
-  MessageDsn: {
-    ReportingMta: 'dns; mx.example.com',
-    ArrivalDate: new Date('2024-05-01T10:00:00Z'),
-    ExtensionFields: [{ Name: 'X-Policy-Rule', Value: 'unknown-users' }],
-  },
-  BouncedRecipientInfoList: [
-    {
-      Recipient: 'nobody@example.com',
-      BounceType: 'DoesNotExist',
-      RecipientDsnFields: {
-        FinalRecipient: 'nobody@example.com',
-        Action: 'failed',
-        Status: '5.1.1',
-        RemoteMta: 'dns; mx.example.com',
-        DiagnosticCode: 'smtp; 550 5.1.1 user unknown',
-        LastAttemptDate: new Date('2024-05-01T10:00:01Z'),
-        ExtensionFields: [{ Name: 'X-Recipient-Note', Value: 'closed account' }],
-      },
-    },
-    { Recipient: 'full@example.com', BounceType: 'ExceededQuota' },
-  ],
-};
+const REQUEST = fullSendBounce();
 
 async function parse(raw: string): Promise<Email> {
   return PostalMime.parse(raw);

@@ -1,13 +1,9 @@
 // The DSN renderer against original headers no mail server would write: its cost stays linear.
 import fc from 'fast-check';
 import { renderDsnMessage } from '../../local/dsn-message.js';
-import type { SendBounceRequest } from '../../local/ses-protocol.js';
+import { minimalSendBounce } from '../support/send-bounce.js';
 
-const REQUEST: SendBounceRequest = {
-  OriginalMessageId: 'o1',
-  BounceSender: 'mailer-daemon@example.com',
-  BouncedRecipientInfoList: [{ Recipient: 'nobody@example.com', BounceType: 'DoesNotExist' }],
-};
+const REQUEST = minimalSendBounce();
 
 function originalHeadersPart(value: string): string {
   const raw = renderDsnMessage(REQUEST, { messageId: 'id', date: new Date(0), originalHeaders: [{ name: 'Subject', value }] });

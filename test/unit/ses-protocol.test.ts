@@ -52,7 +52,7 @@ describe('parseSendBounce', () => {
         BounceSender: 'm@x.com',
         Explanation: 'éx',
         BounceSenderArn: 'arn:y',
-        MessageDsn: { ReportingMta: 'dns; mx', ArrivalDate: new Date('2024-01-01T00:00:00Z'), ExtensionFields: [{ Name: 'X-A', Value: 'b' }] },
+        MessageDsn: { ReportingMta: 'dns; mx', ArrivalDate: '2024-01-01T00:00:00.000Z', ExtensionFields: [{ Name: 'X-A', Value: 'b' }] },
         BouncedRecipientInfoList: [{
           Recipient: 'a@b.com',
           RecipientArn: 'arn:x',
@@ -63,7 +63,7 @@ describe('parseSendBounce', () => {
             FinalRecipient: 'a@b.com',
             RemoteMta: 'dns; mx',
             DiagnosticCode: 'smtp; 550',
-            LastAttemptDate: new Date(0),
+            LastAttemptDate: '1970-01-01T00:00:00.000Z',
             ExtensionFields: [{ Name: 'X-B', Value: 'c' }],
           },
         }],
