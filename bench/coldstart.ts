@@ -14,7 +14,7 @@ import { receive } from '../lambda/app/receive.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
 import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
 import type { BounceJob } from '../lambda/core/job.js';
-import { loadPolicyFile } from '../lambda/core/policy.js';
+import { loadPolicyFile } from '../lambda/app/policy-loader.js';
 import { localDynamoDbClient } from '../local/dynamodb.js';
 import { MemoryFifoQueue } from '../local/memory-queue.js';
 import { startFakeSqs } from '../test/support/sqs-fake.js';

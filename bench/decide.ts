@@ -10,9 +10,9 @@ import { decide } from '../lambda/core/decide.js';
 import { SesRecord } from '../lambda/core/event.js';
 import { viewMessage, type MessageView } from '../lambda/core/message.js';
 import { parseAddressPattern, type AddressPattern } from '../lambda/core/patterns.js';
-import { loadPolicyFile, type CompiledPolicy } from '../lambda/core/policy.js';
+import { loadPolicyFile, type CompiledPolicy } from '../lambda/app/policy-loader.js';
 import { compileRegex } from '../lambda/core/regex.js';
-import '../lambda/core/re2.js';
+import { RE2JS } from 're2js';
 import { fmt, median, runAlone, timeRuns, type Bench } from './lib.js';
 
 const ADDRESSES = 100_000;
@@ -85,8 +85,8 @@ function naiveDecider(policy: CompiledPolicy): (message: MessageView, recipient:
         const pattern = parseAddressPattern(text)!;
         return pattern.kind === 'list' ? lists.get(pattern.name)! : [pattern];
       });
-    const subject = rule.when?.subject === undefined ? undefined : compileRegex(rule.when.subject);
-    const mailer = rule.when?.header?.['X-Mailer'] === undefined ? undefined : compileRegex(rule.when.header['X-Mailer']);
+    const subject = rule.when?.subject === undefined ? undefined : compileRegex(RE2JS, rule.when.subject);
+    const mailer = rule.when?.header?.['X-Mailer'] === undefined ? undefined : compileRegex(RE2JS, rule.when.header['X-Mailer']);
     return { rule, patterns, subject, mailer };
   });
   return (message, recipient) => {
@@ -122,7 +122,7 @@ async function peakMemory(policyFile: string | undefined): Promise<number> {
   const entry = join(dir, 'entry.ts');
   writeFileSync(
     entry,
-    `import { loadPolicyFile } from ${JSON.stringify(new URL('../lambda/core/policy.ts', import.meta.url).pathname)};
+    `import { loadPolicyFile } from ${JSON.stringify(new URL('../lambda/app/policy-loader.ts', import.meta.url).pathname)};
      (globalThis as any).held = ${policyFile ? `loadPolicyFile(${JSON.stringify(policyFile)})` : 'loadPolicyFile'};
      process.stdout.write(String(process.resourceUsage().maxRSS * 1024));`,
   );

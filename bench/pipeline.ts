@@ -17,7 +17,7 @@ import { SesBounceSender, toSdkInput } from '../lambda/aws/ses.js';
 import { SES_CLIENT_CONFIG } from '../lambda/aws/timeouts.js';
 import { planDecision } from '../lambda/core/decide.js';
 import { parseSesEvent, type SesRecord } from '../lambda/core/event.js';
-import { loadPolicyFile, parsePolicy, type CompiledPolicy } from '../lambda/core/policy.js';
+import { loadPolicyFile, parsePolicy, type CompiledPolicy } from '../lambda/app/policy-loader.js';
 import { localDynamoDbClient, startDynalite } from '../local/dynamodb.js';
 import { MemoryFifoQueue } from '../local/memory-queue.js';
 import { startDynaliteService, startSesService } from './services.js';

@@ -13,7 +13,7 @@ import { receive } from '../lambda/app/receive.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
 import { SesBounceSender } from '../lambda/aws/ses.js';
 import { PolicyError } from '../lambda/core/errors.js';
-import { loadPolicyFile, type CompiledPolicy } from '../lambda/core/policy.js';
+import { loadPolicyFile, type CompiledPolicy } from '../lambda/app/policy-loader.js';
 import { SesBouncerStack } from '../lib/stack.js';
 import { SynthPolicyError } from '../lib/synth-policy.js';
 import { refuseAtSmtp } from '../local/pipeline.js';

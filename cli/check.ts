@@ -1,4 +1,5 @@
-import { formatIssue, loadPolicyFile, PolicyError, type CompiledPolicy } from '../lambda/core/index.js';
+import { formatIssue, PolicyError, type CompiledPolicy } from '../lambda/core/index.js';
+import { loadPolicyFile } from '../lambda/app/policy-loader.js';
 import { unreachableRecipientPatterns } from '../lambda/core/reach.js';
 import { SES_RECEIVING_QUOTAS, type AcceptSet } from '../lambda/core/ses-recipients.js';
 import { ExitCode, type CliIo } from './io.js';

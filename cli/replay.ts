@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { CONTROL_RUNS } from '../lambda/core/text.js';
 import { ExitCode, type CliIo } from './io.js';
 import { expandPaths } from './decide.js';
-import type { CompiledPolicy } from '../lambda/core/policy.js';
+import type { CompiledPolicy } from '../lambda/app/policy-loader.js';
 import type { ReplayEvent, ReplayReport, ReplayRow } from '../local/pipeline.js';
 
 export interface ReplayCommand {

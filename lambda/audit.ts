@@ -10,7 +10,7 @@ import { createLogger, createMetrics, PowertoolsMetrics } from './app/powertools
 import { SesRuleSetReader } from './aws/rule-set.js';
 import { DATA_PLANE_CLIENT_CONFIG } from './aws/timeouts.js';
 import { ConfigError } from './core/errors.js';
-import { loadPolicyFileLazily } from './core/policy-compiler.js';
+import { loadPolicyFileLazily } from './app/policy-loader-lazy.js';
 
 const logger = createLogger();
 const powertoolsMetrics = createMetrics();

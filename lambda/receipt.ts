@@ -10,7 +10,7 @@ import type { ReceiptDeps } from './app/receive.js';
 import { DynamoDbLedger } from './aws/ledger.js';
 import { SqsBounceQueue } from './aws/queue.js';
 import { DATA_PLANE_CLIENT_CONFIG } from './aws/timeouts.js';
-import { loadPolicyFileLazily } from './core/policy-compiler.js';
+import { loadPolicyFileLazily } from './app/policy-loader-lazy.js';
 
 const logger = createLogger();
 const powertoolsMetrics = createMetrics();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SesBouncerConfigError } from './errors.js';
 import { formatIssue, PolicyError } from '../lambda/core/errors.js';
-import { loadPolicyFile, type CompiledPolicy } from '../lambda/core/policy.js';
+import { loadPolicyFile, type CompiledPolicy } from '../lambda/app/policy-loader.js';
 
 /** The policy as validated at synth, and the self-contained JSON that goes into the receipt bundle. */
 export interface SynthPolicy {

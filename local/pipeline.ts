@@ -19,7 +19,7 @@ import { parseAddress } from '../lambda/core/address.js';
 import { parseSesEvent } from '../lambda/core/event.js';
 import { canonicalRecipient } from '../lambda/core/recipient.js';
 import { SES_REFUSAL } from '../lambda/core/ses-recipients.js';
-import type { CompiledPolicy } from '../lambda/core/policy.js';
+import type { CompiledPolicy } from '../lambda/app/policy-loader.js';
 import { localDynamoDbClient, startDynalite } from './dynamodb.js';
 import { MemoryFifoQueue } from './memory-queue.js';
 import { startSesEndpoint } from './ses-endpoint.js';

@@ -1,8 +1,6 @@
-import { basename, dirname, extname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import type { ParsedAddress } from './address.js';
 import { BOUNCE_DEFAULTS, smtpClass, statusClass } from './bounce-types.js';
-import { FileLimitError, readTextFileBounded } from './bounded-file.js';
 import { PolicyError, type PolicyIssue } from './errors.js';
 import { formatPath, issueMessage } from './issues.js';
 import type { MessageView } from './message.js';
@@ -15,7 +13,7 @@ import {
   type RuleInput,
 } from './policy-schema.js';
 import { maxPolicyValues, PolicySyntaxError, scanStructure, STACK_OVERFLOW_MESSAGE } from './policy-structure.js';
-import { compileRegex } from './regex.js';
+import { compileRegex, regexProblem, regexSources, type RegexEngine } from './regex.js';
 import { compileAccept, expressibleProblem, SES_RECEIVING_QUOTAS, type AcceptPattern, type AcceptSet } from './ses-recipients.js';
 import { parseStrictJson } from './strict-json.js';
 import type { ExtensionField } from './send-bounce.js';
@@ -73,43 +71,6 @@ export interface CompiledPolicy {
   readonly document: PolicyDocument;
 }
 
-/**
- * Reads, validates and compiles a policy file: JSON by its .json extension, else YAML through
- * `parseYaml` (policy.ts supplies it, and the RE2 engine). Throws PolicyError naming every problem.
- */
-export function loadPolicyFileWith(file: string, parseYaml?: (text: string) => unknown): CompiledPolicy {
-  const text = readPolicyText(file);
-  return parsePolicyWith(text, {
-    fileName: file,
-    format: extname(file).toLowerCase() === '.json' ? 'json' : 'yaml',
-    readListFile: listFileReader(file),
-    ...(parseYaml ? { parseYaml } : {}),
-  });
-}
-
-/**
- * The policy file's text. It may be a pipe (`check <(generate-policy)`), but no more than
- * MAX_FILE_BYTES of it is read: `check /dev/zero` ends at once.
- */
-function readPolicyText(file: string): string {
-  try {
-    return readTextFileBounded(file, { regularOnly: false });
-  } catch (error) {
-    throw new PolicyError(file, [{ path: '', message: `cannot read ${file}: ${readFailure(error)}` }], { cause: error });
-  }
-}
-
-/** List files are named relative to the policy, and must be regular files of at most MAX_FILE_BYTES (SPEC §3). */
-function listFileReader(policyFile: string): (name: string) => string {
-  const baseDir = dirname(resolve(policyFile));
-  return (name) => readTextFileBounded(resolve(baseDir, name), { regularOnly: true });
-}
-
-function readFailure(error: unknown): string {
-  if (error instanceof FileLimitError) return error.message;
-  return (error as NodeJS.ErrnoException).code ?? String(error);
-}
-
 export interface ParsePolicyOptions {
   /** Used in messages. */
   readonly fileName: string;
@@ -119,28 +80,31 @@ export interface ParsePolicyOptions {
   readonly readListFile?: (name: string) => string;
   /** Parses YAML text; required for the YAML format. */
   readonly parseYaml?: (text: string) => unknown;
-}
-
-export function parsePolicyWith(text: string, options: ParsePolicyOptions): CompiledPolicy {
-  return guardStack(options.fileName, () => compileRawPolicy(parseText(text, options), options));
+  /** The RE2 engine; required for a policy with regular expressions (`subject`, `header`). */
+  readonly regex?: RegexEngine;
 }
 
 /**
- * For the receipt Lambda: reads a policy file and loads the YAML parser and the RE2 engine only
- * if this policy needs them (its bundled policy is JSON, and most policies have no regex).
+ * Validates and compiles policy text; reading files and choosing engines is the loader's
+ * (lambda/app/policy-loader.ts). Throws PolicyError naming every problem.
  */
-export async function loadPolicyFileLazily(file: string): Promise<CompiledPolicy> {
-  const text = readPolicyText(file);
-  const json = extname(file).toLowerCase() === '.json';
-  const options: ParsePolicyOptions = {
-    fileName: file,
-    format: json ? 'json' : 'yaml',
-    readListFile: listFileReader(file),
-    ...(json ? {} : { parseYaml: (await import('./policy.js')).parseYaml }),
-  };
-  const parsed = guardStack(file, () => parseText(text, options));
-  if (usesRegex(parsed.raw)) await import('./re2.js');
-  return guardStack(file, () => compileRawPolicy(parsed, options));
+export function parsePolicyWith(text: string, options: ParsePolicyOptions): CompiledPolicy {
+  return compileParsedPolicy(parsePolicyText(text, options), options);
+}
+
+/** Policy text as a value, read strictly; the first of the two steps of parsePolicyWith. */
+export function parsePolicyText(text: string, options: ParsePolicyOptions): ParsedPolicy {
+  return guardStack(options.fileName, () => parseText(text, options));
+}
+
+/** Whether a policy as read has regular expressions, so that a loader knows whether it needs the RE2 engine. */
+export function policyUsesRegex(parsed: ParsedPolicy): boolean {
+  return regexSources(parsed.raw).length > 0;
+}
+
+/** The second step: validates the value and compiles it. */
+export function compileParsedPolicy(parsed: ParsedPolicy, options: ParsePolicyOptions): CompiledPolicy {
+  return guardStack(options.fileName, () => compileRawPolicy(parsed, options));
 }
 
 /**
@@ -156,20 +120,34 @@ function guardStack<T>(fileName: string, run: () => T): T {
   }
 }
 
+/** Why a list file could not be read: the system's code (ENOENT), else the loader's message (too large, not a regular file). */
+function readFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The last part of a path, for messages (`staff.txt line 4`). */
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
 function isStackOverflow(error: unknown): boolean {
   return error instanceof RangeError && /call stack/i.test(error.message);
 }
 
-interface ParsedText {
+/** A policy as read, before validation. */
+export interface ParsedPolicy {
   readonly raw: unknown;
   /** Control characters in values or keys: reported with the schema's issues. */
   readonly issues: readonly PolicyIssue[];
 }
 
-function compileRawPolicy({ raw, issues: textIssues }: ParsedText, options: ParsePolicyOptions): CompiledPolicy {
+function compileRawPolicy({ raw, issues: textIssues }: ParsedPolicy, options: ParsePolicyOptions): CompiledPolicy {
   const issues = [...textIssues];
   const parsed = PolicyDocument.safeParse(raw, { reportInput: true });
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  issues.push(...regexIssues(raw, options));
   if (issues.length > 0 || !parsed.success) throw new PolicyError(options.fileName, dedupeByPath(issues));
   const compiler = new PolicyCompiler(parsed.data, options);
   const policy = compiler.compile();
@@ -177,15 +155,16 @@ function compileRawPolicy({ raw, issues: textIssues }: ParsedText, options: Pars
   return policy;
 }
 
-/** Whether any rule condition has a `subject` or `header` key (the RE2 ones), however deeply nested. */
-function usesRegex(raw: unknown): boolean {
-  const rules = (raw as { rules?: unknown })?.rules;
-  const walk = (value: unknown): boolean => {
-    if (Array.isArray(value)) return value.some(walk);
-    if (value === null || typeof value !== 'object') return false;
-    return Object.entries(value).some(([key, inner]) => key === 'subject' || key === 'header' || walk(inner));
-  };
-  return Array.isArray(rules) && rules.some((rule) => walk((rule as { when?: unknown })?.when));
+/** RE2 syntax errors, each at its path; the engine missing, when the policy has any regular expression. */
+function regexIssues(raw: unknown, options: ParsePolicyOptions): PolicyIssue[] {
+  const sources = regexSources(raw);
+  if (sources.length === 0) return [];
+  const engine = options.regex;
+  if (engine === undefined) return [{ path: formatPath(sources[0]!.path), message: 'regular expressions need the RE2 engine: load the policy with lambda/app/policy-loader.ts' }];
+  return sources.flatMap(({ path, source }) => {
+    const problem = regexProblem(engine, source);
+    return problem === undefined ? [] : [{ path: formatPath(path), message: `not an RE2 regular expression: ${problem}` }];
+  });
 }
 
 /**
@@ -193,7 +172,7 @@ function usesRegex(raw: unknown): boolean {
  * prototype member or nesting deeper than MAX_NESTING_DEPTH stops here, by path, before the
  * schema sees the value (which then recurses at most that deep).
  */
-function parseText(text: string, options: ParsePolicyOptions): ParsedText {
+function parseText(text: string, options: ParsePolicyOptions): ParsedPolicy {
   const json = options.format === 'json';
   if (!json && !options.parseYaml) throw new PolicyError(options.fileName, [{ path: '', message: 'YAML policies need the YAML parser here: give a .json policy' }]);
   let raw: unknown;
@@ -309,7 +288,7 @@ class PolicyCompiler {
         patterns: [],
         texts: [],
         positions: [],
-        where: fromFile ? (line) => `${basename(source.file)} line ${line}` : (index) => `lists.${name}[${index}]`,
+        where: fromFile ? (line) => `${baseName(source.file)} line ${line}` : (index) => `lists.${name}[${index}]`,
       };
       const add = (text: string, path: string, position: number): void => {
         const pattern = parseAddressPattern(text);
@@ -465,12 +444,12 @@ class PolicyCompiler {
     const from = addresses('from');
     if (from) onMessage.push((message) => message.fromAddresses.some((address) => from.matches(address)));
     if (condition.subject !== undefined) {
-      const subject = compileRegex(condition.subject);
+      const subject = compileRegex(this.options.regex!, condition.subject);
       onMessage.push((message) => message.subjects.some((value) => subject.test(value)));
     }
     for (const [name, source] of Object.entries(condition.header ?? {})) {
       const key = name.toLowerCase();
-      const regex = compileRegex(source);
+      const regex = compileRegex(this.options.regex!, source);
       onMessage.push((message) => (message.headers.get(key) ?? []).some((value) => regex.test(value)));
     }
     for (const key of ['spam', 'virus', 'spf', 'dkim', 'dmarc'] as const) {

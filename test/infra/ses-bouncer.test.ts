@@ -6,7 +6,7 @@ import { queueSettings } from '../../lambda/app/time-budget.js';
 import { SEND_CUTOFF_MS } from '../../lambda/core/window.js';
 import { Match } from 'aws-cdk-lib/assertions';
 import { appFromContext } from '../../lib/app.js';
-import { loadPolicyFile } from '../../lambda/core/policy.js';
+import { loadPolicyFile } from '../../lambda/app/policy-loader.js';
 import { actions, iamStatements, logicalIds, synthesize, tempOutdir, type Synthesized } from './support.js';
 
 const ACCOUNT = '111122223333';

@@ -11,7 +11,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
-import { loadPolicyFile } from '../../lambda/core/policy.js';
+import { loadPolicyFile } from '../../lambda/app/policy-loader.js';
 import { SesBouncer } from '../../lib/ses-bouncer.js';
 import { recentEvent, startPipeline, type Pipeline } from '../support/pipeline.js';
 import { SimulatedRuleSet, type SmtpOutcome } from '../support/ses-rule-set.js';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { canonicalRecipient } from '../../lambda/core/recipient.js';
 import { decide } from '../../lambda/core/decide.js';
 import { parseSesEvent } from '../../lambda/core/event.js';
-import { parsePolicy, type CompiledPolicy } from '../../lambda/core/policy.js';
+import { parsePolicy, type CompiledPolicy } from '../../lambda/app/policy-loader.js';
 import { rawRecord, SOON_AFTER } from '../support/events.js';
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { parsePolicy, type CompiledPolicy } from '../../lambda/core/policy.js';
+import { parsePolicy, type CompiledPolicy } from '../../lambda/app/policy-loader.js';
 import { PolicyError } from '../../lambda/core/errors.js';
 import { MAX_NESTING_DEPTH, RESERVED_KEYS } from '../../lambda/core/policy-structure.js';
 

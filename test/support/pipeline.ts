@@ -10,7 +10,7 @@ import { deliver, PendingNotes, type DeliverDeps } from '../../lambda/app/delive
 import { Pacer } from '../../lambda/app/pacer.js';
 import { receive, type ReceiptDeps } from '../../lambda/app/receive.js';
 import { MemoryMetrics } from '../../lambda/app/telemetry.js';
-import type { CompiledPolicy } from '../../lambda/core/policy.js';
+import type { CompiledPolicy } from '../../lambda/app/policy-loader.js';
 import { localDynamoDbClient, startDynalite, type LocalDynamoDb } from '../../local/dynamodb.js';
 import { MemoryFifoQueue } from '../../local/memory-queue.js';
 import { startSesEndpoint, type SesEndpoint, type SesEndpointOptions } from '../../local/ses-endpoint.js';

@@ -1,4 +1,4 @@
-import { parsePolicy, type CompiledPolicy } from '../../lambda/core/policy.js';
+import { parsePolicy, type CompiledPolicy } from '../../lambda/app/policy-loader.js';
 import { PolicyError, type PolicyIssue } from '../../lambda/core/errors.js';
 
 export const BOUNCE_BLOCK = `

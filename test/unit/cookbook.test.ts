@@ -1,7 +1,7 @@
 // The README's policy cookbook: every example is a valid policy that decides as the text says.
 import { readFileSync } from 'node:fs';
 import { decide } from '../../lambda/core/decide.js';
-import { parsePolicy, type CompiledPolicy } from '../../lambda/core/policy.js';
+import { parsePolicy, type CompiledPolicy } from '../../lambda/app/policy-loader.js';
 import { record, SOON_AFTER, type RecordOptions } from '../support/events.js';
 
 const readme = readFileSync('README.md', 'utf8');

@@ -1,10 +1,11 @@
 // The receipt Lambda's policy loader initialises the YAML parser and the RE2 engine only when the
-// policy needs them. This file imports only the compiler, never policy.ts (which loads both).
+// policy needs them, and the core compiles only with the engine it is given.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicyFileLazily } from '../../lambda/core/policy-compiler.js';
-import { compileRegex } from '../../lambda/core/regex.js';
+import { loadPolicyFileLazily } from '../../lambda/app/policy-loader-lazy.js';
+import { parsePolicyWith, policyUsesRegex, parsePolicyText } from '../../lambda/core/policy-compiler.js';
+import { PolicyError } from '../../lambda/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lazy-policy-'));
 const bounce = { sender: 'mailer-daemon@example.com', reportingMta: 'mx.example.com' };
@@ -13,18 +14,19 @@ function policyFile(name: string, content: object | string): string {
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return file;
 }
+const plain = { version: 1, bounce, rules: [{ name: 'gone', when: { recipient: '*@example.com' }, then: 'bounce', bounceType: 'DoesNotExist' }] };
+const withRegex = { version: 1, bounce, rules: [{ name: 'r', when: { any: [{ header: { 'X-Spam': '^yes$' } }] }, then: 'drop' }] };
 
 describe('loadPolicyFileLazily (the receipt Lambda)', () => {
-  it('compiles a JSON policy without regexes and leaves the RE2 engine unloaded', async () => {
-    const policy = await loadPolicyFileLazily(policyFile('plain.json', { version: 1, bounce, rules: [{ name: 'gone', when: { recipient: '*@example.com' }, then: 'bounce', bounceType: 'DoesNotExist' }] }));
+  it('compiles a JSON policy without regexes, which needs no engine', async () => {
+    const policy = await loadPolicyFileLazily(policyFile('plain.json', plain));
     expect(policy.rules).toHaveLength(1);
-    expect(() => compileRegex('a')).toThrow(/RE2 engine is not loaded/);
+    expect(policyUsesRegex(parsePolicyText(JSON.stringify(plain), { fileName: 'p.json', format: 'json' }))).toBe(false);
   });
 
   it('loads the RE2 engine for a policy with a nested regex condition, and validates it', async () => {
-    const policy = await loadPolicyFileLazily(policyFile('regex.json', { version: 1, bounce, rules: [{ name: 'r', when: { any: [{ header: { 'X-Spam': '^yes$' } }] }, then: 'drop' }] }));
+    const policy = await loadPolicyFileLazily(policyFile('regex.json', withRegex));
     expect(policy.rules[0]!.messageTest).toBeDefined();
-    expect(compileRegex('(?i)x').test('X')).toBe(true);
     await expect(loadPolicyFileLazily(policyFile('bad.json', { version: 1, bounce, rules: [{ name: 'r', when: { subject: '(' }, then: 'drop' }] }))).rejects.toMatchObject({
       issues: [{ path: 'rules[0].when.subject', message: expect.stringMatching(/^not an RE2 regular expression/) }],
     });
@@ -33,5 +35,24 @@ describe('loadPolicyFileLazily (the receipt Lambda)', () => {
   it('reads a YAML policy, loading the YAML parser on demand', async () => {
     const policy = await loadPolicyFileLazily(policyFile('policy.yaml', `version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com }\nrules:\n  - { name: all, then: drop }\n`));
     expect(policy.rules[0]!.then).toBe('drop');
+  });
+});
+
+describe('the core compiles regular expressions only with the engine it is given', () => {
+  it('names the first regular expression when none is given, as a policy problem', () => {
+    expect(() => parsePolicyWith(JSON.stringify(withRegex), { fileName: 'p.json', format: 'json' })).toThrow(PolicyError);
+    try {
+      parsePolicyWith(JSON.stringify(withRegex), { fileName: 'p.json', format: 'json' });
+    } catch (error) {
+      expect((error as PolicyError).issues).toEqual([{ path: 'rules[0].when.any[0].header.X-Spam', message: expect.stringMatching(/need the RE2 engine/) }]);
+    }
+  });
+
+  it('uses the engine passed in, whatever it is', () => {
+    const compiled: string[] = [];
+    const engine = { compile: (source: string) => (compiled.push(source), { test: (value: string) => value === 'yes' }) };
+    const policy = parsePolicyWith(JSON.stringify(withRegex), { fileName: 'p.json', format: 'json', regex: engine });
+    expect(compiled).toContain('^yes$');
+    expect(policy.rules[0]!.messageTest).toBeDefined();
   });
 });

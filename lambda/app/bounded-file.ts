@@ -1,11 +1,11 @@
-import { SesBouncerError } from './errors.js';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { SesBouncerError } from '../core/errors.js';
 
-// Reading the files a policy names (SPEC §3): `lists: { staff: { file: x } }` must not read
+// Reading the files a policy names (docs/policy.md "Lists"): `lists: { staff: { file: x } }` must not read
 // /dev/zero or a FIFO forever, nor a file of gigabytes into memory. The size is checked before
 // reading and the read itself stops one byte past the limit, in case the file grows meanwhile.
 
-/** The largest list file (SPEC §3), and the largest policy file, ses-bouncer reads. */
+/** The largest list file, and the largest policy file, ses-bouncer reads (docs/policy.md "Strict loading"). */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 const CHUNK_BYTES = 1024 * 1024;
