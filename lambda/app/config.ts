@@ -4,7 +4,7 @@ import { Disposition, STOP_DISPOSITIONS, type StopDisposition } from '../core/di
 import { ConfigError } from '../core/errors.js';
 import { issueMessage } from '../core/issues.js';
 
-// SPEC §7: the handlers' environment, read once and checked, so a missing setting is one clear
+// The handlers' environment (README "Handler environment"), read once and checked, so a missing setting is one clear
 // error at start-up instead of a failure on the first message.
 
 const TableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a DynamoDB table name'));
@@ -22,8 +22,8 @@ const ReceiptEnv = z.object({
 const DeliverEnv = z.object({
   BOUNCE_TABLE_NAME: TableName,
   SEND_RATE_PER_SECOND: Rate,
-  // Optional, so the delivery function also runs on the SPEC's minimal environment; the
-  // deployment sets both (docs/delivery.md: notes and dead letters).
+  // Optional, so the delivery function also runs on the minimal environment (README "Handler
+  // environment"); the deployment sets both (docs/delivery.md "Retries and the dead-letter queue").
   BOUNCE_QUEUE_URL: z.optional(QueueUrl),
   BOUNCE_DEAD_LETTER_QUEUE_URL: z.optional(QueueUrl),
 });

@@ -1,6 +1,6 @@
-// The two Lambda handlers with their middleware, built from their dependencies. The entry
-// files (lambda/receipt.ts, lambda/deliver.ts) only wire the AWS adapters in; the local
-// pipeline and the tests build the same handlers around in-process engines.
+// The three Lambda handlers with their middleware, built from their dependencies. The entry
+// files (lambda/receipt.ts, lambda/deliver.ts, lambda/audit.ts) only wire the AWS adapters in;
+// the local pipeline and the tests build the same handlers around in-process engines.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';

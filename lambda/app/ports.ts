@@ -1,8 +1,8 @@
-// What the use-cases (receive, deliver) need from the world, and nothing of how it is done:
-// adapters in lambda/aws implement these against DynamoDB, SQS and SES; local/ and the tests
-// have in-process ones. docs/architecture.md shows who calls what.
-import type { ActiveRuleSet } from '../core/rule-set-audit.js';
+// What the use-cases (receive, deliver, auditRuleSet) need from the world, and nothing of how it
+// is done: adapters in lambda/aws implement these against DynamoDB, SQS and SES; local/ and the
+// tests have in-process ones. docs/architecture.md shows who calls what.
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ActiveRuleSet } from '../core/rule-set-audit.js';
 import type { SendBounceInput } from '../core/dsn.js';
 import type { BounceJob } from '../core/job.js';
 import type { MetricName } from './telemetry.js';

@@ -14,7 +14,7 @@ import { Disposition } from './disposition.js';
 /** What happens to one envelope recipient: a policy rule's action, or `refuse` (outside `accept`, SES answers 550 5.1.1 at RCPT TO). */
 export type RecipientAction = Action | 'refuse';
 
-/** What happens to one envelope recipient (SPEC §6 `decide` output). */
+/** What happens to one envelope recipient: an element of `decide`'s `recipients` (README "CLI", a contract). */
 export interface RecipientDecision {
   readonly address: string;
   readonly action: RecipientAction;
@@ -89,7 +89,7 @@ function ruleMatcher(policy: CompiledPolicy, message: MessageView): (address: Pa
 }
 
 /**
- * The sender-rate guard (last in SPEC §4's order): the sender is over its hourly budget, so
+ * The sender-rate guard (last in the guard order, docs/policy.md "Guards"): the sender is over its hourly budget, so
  * every bounce of this decision becomes onGuard.
  */
 export function guardSenderRate(plan: DecisionPlan, policy: CompiledPolicy): DecisionPlan {

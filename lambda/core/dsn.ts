@@ -59,7 +59,7 @@ const MAX_MESSAGE_ID = 256;
 const MAX_EXPLANATION = 2000;
 
 /**
- * One SendBounce for a message and decision, listing every bounced recipient once (SPEC §5).
+ * One SendBounce for a message and decision, listing every bounced recipient once (docs/policy.md "Bounce rules").
  * null when nothing is bounced. Every field is free of control characters, whatever the event held.
  */
 export function buildSendBounce(

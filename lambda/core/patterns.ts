@@ -2,7 +2,7 @@ import { parseAddress, type ParsedAddress } from './address.js';
 import { canonicalDomain } from './recipient.js';
 
 /**
- * Address patterns (SPEC §3), all case-insensitive:
+ * Address patterns (docs/policy.md "Address patterns"), all case-insensitive:
  *   user@example.com      that address, and any +tagged form of it
  *   user+tag@example.com  only that tag
  *   user+*@example.com    any tagged form, not plain user

@@ -168,7 +168,7 @@ function regexIssues(raw: unknown, options: ParsePolicyOptions): PolicyIssue[] {
 }
 
 /**
- * Policy text to its value, strictly (SPEC §3): a duplicate key, a key that names an object
+ * Policy text to its value, strictly (docs/policy.md "Strict loading"): a duplicate key, a key that names an object
  * prototype member or nesting deeper than MAX_NESTING_DEPTH stops here, by path, before the
  * schema sees the value (which then recurses at most that deep).
  */
@@ -320,7 +320,7 @@ class PolicyCompiler {
   }
 
   /**
-   * `accept` (SPEC §3): every entry, lists expanded, must be a recipient a receipt rule can
+   * `accept` (docs/policy.md "accept"): every entry, lists expanded, must be a recipient a receipt rule can
    * list, and all of them must fit in one rule set (docs/refusal.md).
    */
   private compileAccept(): AcceptSet | undefined {
@@ -483,7 +483,7 @@ class PolicyCompiler {
     return { messageTest: everyMessage(onMessage), recipientTest: everyRecipient(onRecipient) };
   }
 
-  /** SPEC §3: a rule behind a match-all rule (no `when`, or `when: {}`) can never match. */
+  /** A rule behind a match-all rule (no `when`, or `when: {}`) can never match (docs/policy.md "What makes a policy invalid"). */
   private checkReachability(): void {
     const catchAll = this.document.rules.findIndex((rule) => rule.when === undefined || Object.keys(rule.when).length === 0);
     if (catchAll === -1) return;

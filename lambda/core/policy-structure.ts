@@ -2,7 +2,7 @@ import { SesBouncerError, type PolicyIssue } from './errors.js';
 import { formatPath } from './issues.js';
 import { hasControlCharacters } from './text.js';
 
-// SPEC §3, "The loader is as strict as the decisions": limits on the shape of a policy file that
+// docs/policy.md "Strict loading", the loader as strict as the decisions: limits on the shape of a policy file that
 // hold before its content is validated, shared by the JSON scanner (strict-json.ts), the YAML
 // reader (strict-yaml.ts) and the compiler. Everything here is iterative: a hostile file cannot
 // exhaust the call stack.
@@ -67,7 +67,7 @@ type Path = readonly PropertyKey[];
 /**
  * Walks a parsed policy without recursion: nesting deeper than MAX_NESTING_DEPTH (also through
  * YAML aliases, which may even form a cycle), reserved keys, more than `maxValues` values, and
- * control characters in any string or key (SPEC §3).
+ * control characters in any string or key (docs/policy.md "What makes a policy invalid").
  */
 export function scanStructure(root: unknown, maxValues: number): StructureScan {
   const issues: PolicyIssue[] = [];

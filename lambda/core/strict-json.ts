@@ -9,7 +9,7 @@ import {
   TOO_DEEP_MESSAGE,
 } from './policy-structure.js';
 
-// A strict JSON reader for policy files (SPEC §3). JSON.parse lets the last of two equal keys win
+// A strict JSON reader for policy files (docs/policy.md "Strict loading"). JSON.parse lets the last of two equal keys win
 // silently, turns a "__proto__" key into the object's prototype only when code later assigns it,
 // and its callers recurse; this scanner accepts exactly the JSON grammar (RFC 8259) and reports,
 // by path, every duplicate key, every key that names an object prototype member and every value

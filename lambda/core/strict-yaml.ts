@@ -11,7 +11,7 @@ import {
   TOO_DEEP_MESSAGE,
 } from './policy-structure.js';
 
-// A strict YAML reader for policy files (SPEC §3). The `yaml` package's lexer and parser (text to
+// A strict YAML reader for policy files (docs/policy.md "Strict loading"). The `yaml` package's lexer and parser (text to
 // CST) keep their own stacks, but its composer (CST to nodes) and toJS recurse once per level of
 // nesting, and overflow the call stack at a few hundred levels. So the CST is checked for
 // nesting deeper than MAX_NESTING_DEPTH before anything is composed, and a cheap scan of the text

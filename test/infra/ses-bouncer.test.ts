@@ -1,5 +1,5 @@
 // The full stack as deployed with activation and alarm e-mail: synthesized once (bundling and
-// cdk-nag included), then every property of SPEC §9 asserted by intent.
+// cdk-nag included), then every property of README "What it creates, and why" asserted by intent.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueSettings } from '../../lambda/app/time-budget.js';
@@ -173,7 +173,7 @@ describe('queue', () => {
   });
 });
 
-test('ledger table per the SPEC §8 contract, retained', () => {
+test('ledger table per its contract (docs/delivery.md "Ledger states"), retained', () => {
   synth.template.hasResource('AWS::DynamoDB::Table', {
     DeletionPolicy: 'Retain',
     UpdateReplacePolicy: 'Retain',

@@ -2,7 +2,7 @@
 // synthesized rules by a model of SES's rule evaluation (test/support/ses-rule-set.ts) and the
 // real receipt and delivery use-cases (dynalite, local SES endpoint). Every recipient SES
 // accepts must be decided exactly once, by its own rule; a rule's delivery actions run unless
-// none of its recipients is delivered (SES acts on the message once per rule, SPEC §6
+// none of its recipients is delivered (SES acts on the message once per rule, docs/refusal.md "Several rules"
 // dispositions), and no rule's answer stops another rule.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,7 +88,7 @@ describe('a message whose recipients span two receipt rules', () => {
     ]);
     expect(Object.fromEntries(outcome.decided)).toEqual({ 'user3@example.com': ['bounce'], 'user120@example.com': ['deliver'], 'user149@example.com': ['bounce'] });
     // The first rule stops itself: its S3 action does not run. The second delivers user120, so its
-    // S3 action runs, with that rule's recipients (user149 is bounced all the same, SPEC §6).
+    // S3 action runs, with that rule's recipients (user149 is bounced all the same, docs/refusal.md "Several rules").
     expect(outcome.deliveries).toEqual([{ rule: 'ses-bouncer-2', action: 'S3Action', recipients: ['user120@example.com', 'user149@example.com'] }]);
     expect(bounced(before).sort()).toEqual(['user149@example.com', 'user3@example.com']);
   });

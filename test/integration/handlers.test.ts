@@ -1,4 +1,4 @@
-// The Lambda entry points exactly as deployed: configured by the SPEC §7 environment only,
+// The Lambda entry points exactly as deployed: configured by the documented environment only (README "Handler environment"),
 // against dynalite, the local SES endpoint and a thin SQS fake.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@ import { parsePolicy, type CompiledPolicy } from '../../lambda/app/policy-loader
 import { PolicyError } from '../../lambda/core/errors.js';
 import { MAX_NESTING_DEPTH, RESERVED_KEYS } from '../../lambda/core/policy-structure.js';
 
-// SPEC §3, "The loader is as strict as the decisions": whatever the text, parsing a policy returns
+// docs/policy.md "Strict loading", the loader as strict as the decisions: whatever the text, parsing a policy returns
 // a compiled policy or throws PolicyError, never anything else, and never slowly. A document with
 // a duplicate key, a reserved key or nesting deeper than the limit never loads.
 

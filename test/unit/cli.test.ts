@@ -101,7 +101,7 @@ describe('ses-bouncer check with accept', () => {
   });
 });
 
-describe('ses-bouncer check on hostile or sloppy policies (SPEC §3: exit 2, a path, never a crash or a hang)', () => {
+describe('ses-bouncer check on hostile or sloppy policies (docs/policy.md: exit 2, a path, never a crash or a hang)', () => {
   const BOUNCE_YAML = 'bounce: { sender: m@example.com, reportingMta: mx.example.com }';
   const BOUNCE_JSON = '"bounce": {"sender": "m@example.com", "reportingMta": "mx.example.com"}';
   const yaml = (body: string) => `version: 1\n${BOUNCE_YAML}\n${body}\n`;

@@ -185,7 +185,7 @@ default: drop`),
   });
 });
 
-// SPEC §3, "The loader is as strict as the decisions".
+// docs/policy.md "Strict loading": the loader is as strict as the decisions.
 
 const BOUNCE_JSON = '"bounce": {"sender": "mailer-daemon@example.com", "reportingMta": "mx.example.com"}';
 
