@@ -49,7 +49,7 @@ export async function startMeteredEngines(table: string, sesRatePerSecond: numbe
 }
 
 /** An in-process FIFO queue, and its port counting SendMessage calls (jobs queued, queued again, dead-lettered). */
-export function countingQueue(): { readonly queue: MemoryFifoQueue; readonly port: BounceQueue & DeadLetterQueue; sends(): number } {
+export function countingQueue(): { readonly queue: MemoryFifoQueue; readonly port: BounceQueue & DeadLetterQueue; readonly sends: () => number } {
   const queue = new MemoryFifoQueue();
   let sends = 0;
   return {

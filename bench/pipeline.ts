@@ -77,7 +77,7 @@ class InMemoryLedger implements Ledger {
 async function receiptOverhead(policy: CompiledPolicy, quick: boolean) {
   const events = exampleEvents().map(({ event }) => event);
   const runs = quick ? 200 : 3000;
-  const timeOf = async (fn: (event: unknown) => Promise<unknown> | unknown) => {
+  const timeOf = async (fn: (event: unknown) => unknown) => {
     const samples: number[] = [];
     for (let i = 0; i < runs; i++) {
       const event = structuredClone(events[i % events.length]!);

@@ -52,20 +52,20 @@ if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
   if (kind === 'ses') {
     const endpoint: SesEndpoint = await startSesEndpoint({ ratePerSecond: Number(rate) });
     send({ url: endpoint.url });
-    process.once('message', async () => {
-      await endpoint.close();
-      send({
-        accepted: endpoint.accepted.map((a) => ({ originalMessageId: a.request.OriginalMessageId, receivedAt: a.receivedAt })),
-        throttled: endpoint.stats.throttled,
-        requests: endpoint.stats.requests,
-      } satisfies ServiceSesStats);
+    process.once('message', () => {
+      void endpoint.close().then(() =>
+        send({
+          accepted: endpoint.accepted.map((a) => ({ originalMessageId: a.request.OriginalMessageId, receivedAt: a.receivedAt })),
+          throttled: endpoint.stats.throttled,
+          requests: endpoint.stats.requests,
+        } satisfies ServiceSesStats),
+      );
     });
   } else {
     const dynamo = await startDynalite();
     send({ url: dynamo.endpoint });
-    process.once('message', async () => {
-      await dynamo.close();
-      send({});
+    process.once('message', () => {
+      void dynamo.close().then(() => send({}));
     });
   }
 }

@@ -279,12 +279,13 @@ export function shortestDeliveryTimeoutSeconds(ratePerSecond: number): number {
 
 /** Applies the defaults and checks every rule; all problems in one error, each naming its prop. */
 export function validateProps(props: SesBouncerProps, context: ValidationContext = {}): Settings {
-  const recipients = Array.isArray(props.recipients) ? [...props.recipients] : [];
+  // Array.isArray: a JavaScript caller may pass anything; the rules above name what is wrong.
+  const recipients = Array.isArray(props.recipients) ? [...(props.recipients as readonly string[])] : [];
   const { accept } = context;
   const settings: Settings = {
     recipients,
     ruleRecipients: accept !== undefined ? splitIntoRules(context.dryRun ? accept.dryRunRecipients : accept.ruleRecipients) : [recipients],
-    actions: Array.isArray(props.actions) ? [...props.actions] : [],
+    actions: Array.isArray(props.actions) ? [...(props.actions as readonly ses.IReceiptRuleAction[])] : [],
     ruleSetName: props.ruleSetName ?? 'ses-bouncer',
     ruleName: props.ruleName ?? 'ses-bouncer',
     existingRuleSet: props.existingRuleSet ?? false,

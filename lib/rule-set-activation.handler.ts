@@ -177,6 +177,7 @@ export async function handle(event: CloudFormationCustomResourceEvent, context: 
 const client = new SESClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
 
 export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
-  console.log(JSON.stringify({ RequestType: event.RequestType, PhysicalResourceId: 'PhysicalResourceId' in event ? event.PhysicalResourceId : undefined, RuleSetName: event.ResourceProperties['RuleSetName'] }));
+  const ruleSetName: unknown = event.ResourceProperties['RuleSetName'];
+  console.log(JSON.stringify({ RequestType: event.RequestType, PhysicalResourceId: 'PhysicalResourceId' in event ? event.PhysicalResourceId : undefined, RuleSetName: ruleSetName }));
   await handle(event, context, { api: sesRuleSetApi(client) });
 }

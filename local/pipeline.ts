@@ -22,6 +22,7 @@ import { SES_REFUSAL } from '../lambda/core/ses-recipients.js';
 import type { CompiledPolicy } from '../lambda/app/policy-loader.js';
 import { localDynamoDbClient, startDynalite } from './dynamodb.js';
 import { MemoryFifoQueue } from './memory-queue.js';
+import type { HeaderField } from './dsn-message.js';
 import { startSesEndpoint } from './ses-endpoint.js';
 
 export interface ReplayEvent {
@@ -79,7 +80,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   const outDir = options.outDir ?? join('out', 'bounces');
   const progress = options.progress ?? (() => undefined);
   const events = rebase(options.events, clock());
-  const originalHeaders = new Map(events.flatMap(({ payload }) => recordsOf(payload).map((r) => [r?.ses?.mail?.messageId, r?.ses?.mail?.headers] as const)));
+  const originalHeaders = new Map(events.flatMap(({ payload }) => recordsOf(payload).map((r) => [r?.ses?.mail?.messageId, headerFields(r?.ses?.mail?.headers)] as const)));
 
   prepareOutDir(outDir);
   const dynamo = await startDynalite();
@@ -147,7 +148,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     }
     // In event order, and in each message in its recipients' order, refused ones included.
     const eventOrder = new Map(events.map((event, index) => [event.source, index]));
-    const recipientOrder = new Map(events.flatMap(({ payload }) => recordsOf(payload).flatMap((r) => envelopeRecipients(r).map((address, i) => [`${r?.ses?.mail?.messageId} ${address}`, i] as const))));
+    const recipientOrder = new Map(events.flatMap(({ payload }) => recordsOf(payload).flatMap((r) => envelopeRecipients(r).map((address, i) => [`${messageIdOf(r)} ${address}`, i] as const))));
     const position = (row: ReplayRow) => recipientOrder.get(`${row.messageId} ${row.recipient}`) ?? 0;
     rows.sort((a, b) => eventOrder.get(a.source)! - eventOrder.get(b.source)! || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0) || position(a) - position(b));
     return { rows, invalid, metrics: metrics.counts, sesStats: ses.stats };
@@ -159,8 +160,20 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   }
 }
 
+/** An SES record as read from an event file: any part may be missing, or of another type. */
+type RawRecord =
+  | { ses?: { mail?: { messageId?: unknown; headers?: unknown; timestamp?: unknown }; receipt?: { recipients?: unknown; timestamp?: unknown } } }
+  | null
+  | undefined;
+
+/** The name/value headers of a raw record, for the DSN's copy of them; anything else is left out. */
+function headerFields(headers: unknown): HeaderField[] | undefined {
+  if (!Array.isArray(headers)) return undefined;
+  return headers.filter((h): h is HeaderField => typeof (h as HeaderField | null)?.name === 'string' && typeof (h as HeaderField).value === 'string');
+}
+
 /** A record's envelope recipients, canonical and each once, as the decisions list them. */
-function envelopeRecipients(record: any): string[] {
+function envelopeRecipients(record: RawRecord): string[] {
   const recipients: unknown = record?.ses?.receipt?.recipients;
   return Array.isArray(recipients) ? [...new Set(recipients.filter((r): r is string => typeof r === 'string').map(canonicalRecipient))] : [];
 }
@@ -178,36 +191,46 @@ export function refuseAtSmtp(event: ReplayEvent, policy: CompiledPolicy): { payl
   const refused: ReplayRow[] = [];
   const payload = structuredClone(event.payload) as { Records?: unknown[] };
   if (!Array.isArray(payload?.Records)) return { payload, refused };
-  payload.Records = payload.Records.filter((record: any) => {
-    const recipients: unknown = record?.ses?.receipt?.recipients;
-    if (!Array.isArray(recipients)) return true;
-    const taken = recipients.filter((raw) => typeof raw !== 'string' || accept.accepts(parseAddress(raw)));
-    const messageId = String(record?.ses?.mail?.messageId ?? '');
+  payload.Records = (payload.Records as RawRecord[]).filter((record) => {
+    const receipt = record?.ses?.receipt;
+    if (receipt === undefined || !Array.isArray(receipt.recipients)) return true;
+    const taken = (receipt.recipients as unknown[]).filter((raw) => typeof raw !== 'string' || accept.accepts(parseAddress(raw)));
+    const messageId = messageIdOf(record);
     for (const address of envelopeRecipients(record).filter((address) => !accept.accepts(parseAddress(address)))) {
       refused.push({ source: event.source, messageId, recipient: address, action: 'refuse', ruleOrGuard: `SMTP ${SES_REFUSAL.smtpCode} ${SES_REFUSAL.status} (not in accept)`, guard: undefined, bounce: undefined, dsnPath: undefined });
     }
-    record.ses.receipt.recipients = taken;
+    receipt.recipients = taken;
     return taken.length > 0;
   });
   return { payload: payload.Records.length > 0 ? payload : undefined, refused };
 }
 
-function recordsOf(payload: unknown): any[] {
-  const records = (payload as { Records?: unknown })?.Records;
-  return Array.isArray(records) ? records : [];
+function recordsOf(payload: unknown): RawRecord[] {
+  const records = (payload as { Records?: unknown } | null | undefined)?.Records;
+  return Array.isArray(records) ? (records as RawRecord[]) : [];
+}
+
+function messageIdOf(record: RawRecord): string {
+  const id = record?.ses?.mail?.messageId;
+  return typeof id === 'string' ? id : '';
+}
+
+/** A holder's timestamp in epoch ms, NaN when it has none that parses. */
+function timeOf(holder: { timestamp?: unknown } | undefined): number {
+  return typeof holder?.timestamp === 'string' ? Date.parse(holder.timestamp) : NaN;
 }
 
 /** Shifts every timestamp by one amount so the newest receipt was a minute ago. */
 function rebase(events: readonly ReplayEvent[], now: number): ReplayEvent[] {
   const copies = events.map((event) => ({ source: event.source, payload: structuredClone(event.payload) }));
-  const receipts = copies.flatMap(({ payload }) => recordsOf(payload).map((r) => Date.parse(r?.ses?.receipt?.timestamp)).filter((t) => !Number.isNaN(t)));
+  const receipts = copies.flatMap(({ payload }) => recordsOf(payload).map((r) => timeOf(r?.ses?.receipt)).filter((t) => !Number.isNaN(t)));
   if (receipts.length === 0) return copies;
   const shift = now - 60_000 - Math.max(...receipts);
   for (const { payload } of copies) {
     for (const record of recordsOf(payload)) {
       for (const holder of [record?.ses?.mail, record?.ses?.receipt]) {
-        const time = Date.parse(holder?.timestamp);
-        if (!Number.isNaN(time)) holder.timestamp = new Date(time + shift).toISOString();
+        const time = timeOf(holder);
+        if (holder !== undefined && !Number.isNaN(time)) holder.timestamp = new Date(time + shift).toISOString();
       }
     }
   }

@@ -248,6 +248,18 @@ export function parseSendBounce(params: Iterable<readonly [string, string]>): Se
  */
 const MAX_DEPTH = 8;
 
+/** A parameter name's dotted segments, at most MAX_DEPTH: the last keeps whatever dots follow. Linear in the name. */
+function segmentsOf(key: string): string[] {
+  const segments: string[] = [];
+  let start = 0;
+  for (let depth = 1; ; depth += 1) {
+    const dot = depth < MAX_DEPTH ? key.indexOf('.', start) : -1;
+    segments.push(dot < 0 ? key.slice(start) : key.slice(start, dot));
+    if (dot < 0) return segments;
+    start = dot + 1;
+  }
+}
+
 /** One dotted segment of parameter names: `a.b=v` is root → a → b, with value v. */
 class ParamNode {
   value: string | undefined;
@@ -259,24 +271,21 @@ class ParamNode {
 
   /** False when the name was already given: distinct names are distinct nodes. */
   insert(key: string, value: string): boolean {
-    let node: ParamNode = this;
-    let start = 0;
-    for (let depth = 1; ; depth += 1) {
-      const dot = depth < MAX_DEPTH ? key.indexOf('.', start) : -1;
-      const segment = dot < 0 ? key.slice(start) : key.slice(start, dot);
-      node.children ??= new Map();
-      let next = node.children.get(segment);
-      if (next === undefined) {
-        next = new ParamNode();
-        node.children.set(segment, next);
-      }
-      node = next;
-      if (dot < 0) break;
-      start = dot + 1;
-    }
-    if (node.value !== undefined) return false;
-    node.value = value;
+    const leaf = segmentsOf(key).reduce((node: ParamNode, segment) => node.child(segment), this);
+    if (leaf.value !== undefined) return false;
+    leaf.value = value;
     return true;
+  }
+
+  /** The child named `segment`, made if it is not there yet. */
+  private child(segment: string): ParamNode {
+    this.children ??= new Map();
+    let next = this.children.get(segment);
+    if (next === undefined) {
+      next = new ParamNode();
+      this.children.set(segment, next);
+    }
+    return next;
   }
 
   /** The members of the awsQuery list here (`member.N.*`), ascending by N; awsQuery numbers them from 1. */

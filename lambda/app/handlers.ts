@@ -27,7 +27,7 @@ export function createReceiptHandler(options: ReceiptHandlerOptions) {
   const handler = middy<unknown, ReceiptResult, Error, Context>().use(injectLambdaContext(options.logger));
   if (options.powertoolsMetrics) handler.use(logMetrics(options.powertoolsMetrics));
   return handler
-    .use(failOpen({ logger: options.logger, metrics: options.metrics, response: { disposition: Disposition.Continue } as ReceiptResult }))
+    .use(failOpen({ logger: options.logger, metrics: options.metrics, response: { disposition: Disposition.Continue } }))
     .handler(async (event, context) => receive(event, await options.deps(), remainingTime(context)));
 }
 

@@ -131,7 +131,7 @@ export interface ConditionInput {
   not?: ConditionInput;
 }
 
-const described = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.describe(description)) as T;
+const described = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.describe(description));
 
 // Recursive (any/all/not): the lazy schema returns one object schema, built once below.
 export const Condition: z.ZodMiniType<ConditionInput> = z.lazy(() => ConditionObject);

@@ -226,5 +226,5 @@ function propertyName(key: unknown, doc: Document.Parsed): string | undefined {
   if (!isScalar(node)) return undefined;
   const value = node.value;
   if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? undefined : String(value);
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : undefined;
 }

@@ -218,7 +218,8 @@ class Runner implements LambdaRunner {
     child.stdout?.on('data', capture);
     child.stderr?.on('data', capture);
 
-    let running: Running;
+    // Made before the promises that report on it: `ready` and `exited` are filled in below.
+    const running = { child, hasExited: false } as { child: ChildProcess; hasExited: boolean; ready: Promise<void>; exited: Promise<void> };
     const exited = new Promise<void>((resolve) => {
       const done = (): void => {
         if (running.hasExited) return;
@@ -269,7 +270,8 @@ class Runner implements LambdaRunner {
     });
     // Callers that never await `ready` (a background restart) must not cause an unhandled rejection.
     ready.catch(() => undefined);
-    running = { child, ready, exited, hasExited: false };
+    running.ready = ready;
+    running.exited = exited;
     this.#running = running;
     return running;
   }

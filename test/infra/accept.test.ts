@@ -10,6 +10,7 @@ import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
 import { appFromContext, bouncerPropsFromContext } from '../../lib/app.js';
 import { rulesInOrder, tempOutdir } from './support.js';
 import { SesBouncer, type SesBouncerProps } from '../../lib/ses-bouncer.js';
+import { SynthesisMessageLevel } from 'aws-cdk-lib/cx-api';
 
 const dir = mkdtempSync(join(tmpdir(), 'ses-bouncer-accept-'));
 
@@ -34,7 +35,7 @@ function acceptPolicy(name: string, accept: readonly string[], files: Record<str
 function synth(props: Partial<SesBouncerProps> & { policy: string }): { stack: Stack; bouncer: SesBouncer; template: Template } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Test', { env: { account: '111122223333', region: 'eu-west-1' } });
-  const bouncer = new SesBouncer(stack, 'Bouncer', props as SesBouncerProps);
+  const bouncer = new SesBouncer(stack, 'Bouncer', props);
   return { stack, bouncer, template: Template.fromStack(stack) };
 }
 
@@ -139,7 +140,7 @@ describe('receipt rules compiled from accept', () => {
     const assembly = app.synth();
     const artifact = assembly.getStackArtifact(stack.artifactId);
     expect(statSync(artifact.templateFullPath).size).toBeLessThan(1_000_000);
-    expect(artifact.messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data))).toEqual([expect.stringMatching(/^Template size is approaching limit: \d+\/1000000\./)]);
+    expect(artifact.messages.filter((m) => m.level === SynthesisMessageLevel.WARNING).map((m) => (m.entry.data as string))).toEqual([expect.stringMatching(/^Template size is approaching limit: \d+\/1000000\./)]);
   });
 
   test('the delivery actions run after the Lambda action in every rule', () => {
@@ -176,7 +177,7 @@ describe('receipt rules compiled from accept', () => {
 });
 
 describe('warnings and errors', () => {
-  const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => String(w.entry.data));
+  const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => (w.entry.data as string));
 
   test('recipients given with accept are ignored, with a warning', () => {
     const { stack, template } = synth({ policy: acceptPolicy('w1.yaml', ['a@example.com'], { 'many.txt': '' }), recipients: ['example.com'] });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appFromContext } from '../../lib/app.js';
 import { logicalIds, synthesize, tempOutdir, type Synthesized } from './support.js';
+import { SynthesisMessageLevel } from 'aws-cdk-lib/cx-api';
 
 const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8'));
 const { app, stack } = appFromContext({ outdir: tempOutdir(), context: cdkJson.context });
@@ -14,7 +15,7 @@ beforeAll(() => {
 });
 
 test('the shipped settings deploy what the example policy decides: no rule names addresses SES would never pass on', () => {
-  const warnings = synth.assembly.getStackArtifact(stack.artifactId).messages.filter((m) => m.level === 'warning');
+  const warnings = synth.assembly.getStackArtifact(stack.artifactId).messages.filter((m) => m.level === SynthesisMessageLevel.WARNING);
   expect(warnings).toEqual([]);
 });
 

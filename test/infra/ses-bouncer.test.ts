@@ -36,7 +36,7 @@ const resolve = (value: unknown) => stack.resolve(value);
 describe('receipt rule', () => {
   test('explicit recipients, spam and virus scanning, TLS policy, Lambda action RequestResponse', () => {
     synth.template.hasResourceProperties('AWS::SES::ReceiptRule', {
-      RuleSetName: { Ref: id(bouncer.ruleSet as never) },
+      RuleSetName: { Ref: id(bouncer.ruleSet) },
       Rule: {
         Name: 'ses-bouncer',
         Enabled: true,
@@ -69,7 +69,7 @@ describe('receipt rule', () => {
   test('activation custom resource runs after the rule and rule set exist', () => {
     synth.template.hasResource('Custom::SesActiveReceiptRuleSet', {
       Properties: { RuleSetName: 'ses-bouncer' },
-      DependsOn: Match.arrayWith([id(bouncer.rule), id(bouncer.ruleSet as never)]),
+      DependsOn: Match.arrayWith([id(bouncer.rule), id(bouncer.ruleSet)]),
     });
   });
 });

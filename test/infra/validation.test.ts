@@ -20,7 +20,7 @@ function stack(): Stack {
 
 function bouncer(props: Partial<SesBouncerProps>): { bouncer: SesBouncer; template: () => Template } {
   const s = stack();
-  const b = new SesBouncer(s, 'Bouncer', { recipients: ['example.com'], policy: POLICY, ...props } as SesBouncerProps);
+  const b = new SesBouncer(s, 'Bouncer', { recipients: ['example.com'], policy: POLICY, ...props });
   return { bouncer: b, template: () => Template.fromStack(s) };
 }
 
@@ -72,7 +72,7 @@ describe('props are validated and each problem names its prop', () => {
     ['missing', undefined],
     ['empty', []],
   ])('recipients %s', (_case, recipients) => {
-    expect(() => bouncer({ recipients } as never)).toThrow(/recipients: at least one recipient is required/);
+    expect(() => bouncer({ recipients })).toThrow(/recipients: at least one recipient is required/);
   });
 
   test('a delivery timeout too short for one attempt at the send rate (every job would wait until it expires)', () => {
@@ -173,7 +173,7 @@ describe('variants', () => {
     new SesBouncer(s, 'Bouncer', { recipients: ['example.com'], policy: resolve('examples/policy.yaml') });
     const warnings = Annotations.fromStack(s).findWarning('*', Match.stringLikeRegexp('can never match'));
     // example.com takes that domain only: the subdomains the example policy decides about never reach the function.
-    expect(warnings.map((w) => String(w.entry.data).replace(/ Add its domain.*$/, ''))).toEqual([
+    expect(warnings.map((w) => (w.entry.data as string).replace(/ Add its domain.*$/, ''))).toEqual([
       'rules[0].when.recipient[0] (lists.staff[5]): *@*.eng.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function.',
       'rules[1].when.recipient[0]: *@old.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function.',
       'rules[1].when.recipient[1]: *@*.old.example.com can never match: no receipt rule recipient (example.com) lets SES pass such an address to the function.',

@@ -232,7 +232,7 @@ describe('local SES endpoint, hostile requests', () => {
     const connection = rawConnection(endpoint);
     connection.socket.write(`POST / HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${AUTHORIZATION}\r\nTransfer-Encoding: chunked\r\n\r\n`);
     const chunk = Buffer.alloc(64 * 1024, 'a');
-    const flood = setInterval(() => connection.socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`), 2);
+    const flood = setInterval(() => connection.socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString()}\r\n`), 2);
     try {
       await until(() => connection.received().includes('</ErrorResponse>'), 2000);
       expect(errorCode(parseAnswer(connection.received()).body)).toBe('InvalidParameterValue');

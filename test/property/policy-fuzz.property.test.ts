@@ -126,7 +126,7 @@ function load(text: string, format: 'json' | 'yaml'): Outcome {
   try {
     outcome = { kind: 'policy', policy: parsePolicy(text, { fileName: `fuzz.${format}`, format }) };
   } catch (error) {
-    if (!(error instanceof PolicyError)) throw new Error(`not a PolicyError (${format}): ${String(error)}\n${text.slice(0, 300)}`);
+    if (!(error instanceof PolicyError)) throw new Error(`not a PolicyError (${format}): ${String(error)}\n${text.slice(0, 300)}`, { cause: error });
     expect(error.issues.length).toBeGreaterThan(0);
     for (const issue of error.issues) expect(issue.message).not.toMatch(/call stack|internal error/i);
     outcome = { kind: 'refused', error };

@@ -25,7 +25,7 @@ export async function startFakeSqs(): Promise<{ url: string; messages: FakeSqsMe
         response.end(JSON.stringify(body));
       };
       const target = request.headers['x-amz-target'];
-      if (target !== 'AmazonSQS.SendMessage') return reply(400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `unsupported ${target}` });
+      if (target !== 'AmazonSQS.SendMessage') return reply(400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `unsupported ${String(target)}` });
       if (failures > 0) {
         failures--;
         return reply(500, { __type: 'com.amazonaws.sqs#InternalError', message: 'scripted failure' });
