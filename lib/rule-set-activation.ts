@@ -1,9 +1,9 @@
-import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function.js';
+import { activeRuleSetPolicy } from './active-rule-set-policy.js';
 
 export interface RuleSetActivationProps {
   /** Name of the receipt rule set to make the account's active one. */
@@ -38,16 +38,7 @@ export class RuleSetActivation extends Construct {
       // Runs once per deployment: the runtime's SDK is good enough, and keeps this bundle tiny.
       sdkFromRuntime: true,
     });
-    const sesPolicy = new iam.Policy(this, 'SesPolicy', {
-      statements: [new iam.PolicyStatement({ actions: ['ses:DescribeActiveReceiptRuleSet', 'ses:SetActiveReceiptRuleSet'], resources: ['*'] })],
-    });
-    bundled.role.attachInlinePolicy(sesPolicy);
-    Validations.of(sesPolicy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'ses:DescribeActiveReceiptRuleSet and ses:SetActiveReceiptRuleSet support no resource-level permissions ' +
-        '(the active rule set is an account-wide setting), so IAM accepts only Resource "*" for them.',
-    });
+    const sesPolicy = activeRuleSetPolicy(this, 'SesPolicy', bundled.role, ['ses:DescribeActiveReceiptRuleSet', 'ses:SetActiveReceiptRuleSet']);
     bundled.function.node.addDependency(sesPolicy);
     this.function = bundled.function;
     this.resource = new CustomResource(this, 'Resource', {

@@ -1,13 +1,13 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/app/telemetry.js';
 import { AUDIT_CALL_MS } from '../lambda/app/time-budget.js';
 import { BundledFunction } from './bundled-function.js';
+import { activeRuleSetPolicy } from './active-rule-set-policy.js';
 
 export interface RuleSetAuditProps {
   readonly ruleSetName: string;
@@ -47,14 +47,7 @@ export class RuleSetAudit extends Construct {
       },
       extraFiles: [[props.policyJsonFile, 'policy.json']],
     });
-    const read = new iam.Policy(this, 'ReadActiveRuleSet', {
-      statements: [new iam.PolicyStatement({ actions: ['ses:DescribeActiveReceiptRuleSet'], resources: ['*'] })],
-    });
-    bundled.role.attachInlinePolicy(read);
-    Validations.of(read).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ses:DescribeActiveReceiptRuleSet supports no resource-level permissions (the active rule set is an account-wide setting), so IAM accepts only Resource "*" for it.',
-    });
+    activeRuleSetPolicy(this, 'ReadActiveRuleSet', bundled.role, ['ses:DescribeActiveReceiptRuleSet']);
     this.function = bundled.function;
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'ses-bouncer: audit the active receipt rule set',

@@ -9,8 +9,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type AttributeValue, CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { createLedgerTable } from '../../lambda/aws/ledger.js';
 import { startSesEndpoint, type SesEndpoint } from '../../local/ses-endpoint.js';
 import { createManualClock, type ManualClock } from './clock.js';
 import { pollOnce, type PollResult } from './esm.js';
@@ -140,20 +141,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     closers.push(() => dynalite.close());
     const direct = new DynamoDBClient({ endpoint: dynalite.url, region: REGION, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
     closers.push(async () => direct.destroy());
-    await direct.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createLedgerTable(direct, TABLE);
     const ses = await startSesEndpoint({ ratePerSecond: rate });
     closers.push(() => ses.close());
     const sqs = await startSqsFake({
