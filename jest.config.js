@@ -16,4 +16,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  // The construct deploys the prebuilt handler bundles, as it does for a user of the package: make
+  // them from the sources under test first.
+  globalSetup: '<rootDir>/test/support/bundle-handlers.global.js',
 };

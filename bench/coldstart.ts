@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { build } from 'esbuild';
-import { handlerBundling } from '../lib/ses-bouncer.js';
+import { handlerBuildOptions } from '../scripts/bundle-handlers.js';
 import { receive } from '../lambda/app/receive.js';
 import { MemoryMetrics } from '../lambda/app/telemetry.js';
 import { createLedgerTable, DynamoDbLedger } from '../lambda/aws/ledger.js';
@@ -78,23 +78,8 @@ Promise.resolve(handler(JSON.parse(require('node:fs').readFileSync(eventFile, 'u
 });`;
 
 async function bundle(entry: string, outfile: string): Promise<{ bytes: number; gzip: number }> {
-  const options = handlerBundling();
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: options.target,
-    minify: options.minify,
-    sourcemap: options.sourceMap,
-    sourcesContent: options.sourcesContent,
-    mainFields: options.mainFields,
-    external: options.externalModules,
-    absWorkingDir: ROOT,
-    nodePaths: [join(ROOT, 'node_modules')],
-    logLevel: 'silent',
-  });
+  // The package's own bundling (scripts/bundle-handlers.ts), for ours and for the floors alike.
+  await build({ ...handlerBuildOptions(ROOT), entryPoints: [entry], outfile, external: [] });
   const code = readFileSync(outfile);
   return { bytes: statSync(outfile).size, gzip: gzipSync(code, { level: 9 }).length };
 }
@@ -198,7 +183,7 @@ export const coldStartBench: Bench = {
     }
     return {
       title: 'Bundle size and cold start',
-      method: `Both functions bundled with the construct's own esbuild options (\`handlerBundling()\`: CJS, node24, minified, source maps, AWS SDK bundled), next to a floor bundled the same way: a handler that imports the same SDK clients and does nothing. Cold start: a fresh \`node\` process loads the bundle (Lambda's init: for ours, configuration, policy and clients) and handles one event against dynalite, the local SES endpoint and an SQS fake, each in its own process; the receipt event bounces one recipient (sender counter, SendMessage), the delivery event sends it (claim, SendBounce, outcome). Medians of ${sent} runs, ours and the floor interleaved. Node ${process.version} here; Lambda runs nodejs24.x.`,
+      method: `Both functions bundled with the package's own esbuild options (\`scripts/bundle-handlers.ts\`: CJS, node24, minified, source maps, AWS SDK bundled), next to a floor bundled the same way: a handler that imports the same SDK clients and does nothing. Cold start: a fresh \`node\` process loads the bundle (Lambda's init: for ours, configuration, policy and clients) and handles one event against dynalite, the local SES endpoint and an SQS fake, each in its own process; the receipt event bounces one recipient (sender counter, SendMessage), the delivery event sends it (claim, SendBounce, outcome). Medians of ${sent} runs, ours and the floor interleaved. Node ${process.version} here; Lambda runs nodejs24.x.`,
       header: ['function', 'bundle', 'floor bundle', 'init: ours / floor', 'process start → answered: ours / floor / floor + same calls', 'over floor', 'over floor + same calls'],
       rows,
       notes: [

@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../lambda/app/telemetry.js';
+import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../lambda/app/metric-names.js';
 import { OLDEST_BOUNCE_ALARM_MS, SES_BOUNCE_WINDOW_MS } from '../lambda/core/window.js';
 
 export interface BouncerAlarmsProps {

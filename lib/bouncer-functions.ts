@@ -2,11 +2,11 @@ import type { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/app/telemetry.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/app/metric-names.js';
 import type { StopDisposition } from '../lambda/core/disposition.js';
 import { BundledFunction } from './bundled-function.js';
 
@@ -32,8 +32,8 @@ export interface BouncerFunctionsProps {
  * source that feeds the delivery function the queue in batches with partial batch responses.
  */
 export class BouncerFunctions extends Construct {
-  readonly receipt: NodejsFunction;
-  readonly delivery: NodejsFunction;
+  readonly receipt: lambda.Function;
+  readonly delivery: lambda.Function;
 
   constructor(scope: Construct, id: string, props: BouncerFunctionsProps) {
     super(scope, id);
@@ -43,7 +43,7 @@ export class BouncerFunctions extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     };
     this.receipt = new BundledFunction(this, 'Receipt', {
-      entry: 'lambda/receipt.ts',
+      handler: 'receipt',
       description: 'ses-bouncer: decides each SES receipt and queues its bounces',
       roleDescription: 'ses-bouncer receipt function',
       memorySize: 512,
@@ -54,7 +54,7 @@ export class BouncerFunctions extends Construct {
       extraFiles: [[props.policyJsonFile, 'policy.json']],
     }).function;
     this.delivery = new BundledFunction(this, 'Delivery', {
-      entry: 'lambda/deliver.ts',
+      handler: 'deliver',
       description: 'ses-bouncer: sends queued bounces with SES SendBounce at the SES rate and records the outcome',
       roleDescription: 'ses-bouncer delivery function',
       memorySize: 256,

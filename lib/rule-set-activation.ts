@@ -29,14 +29,12 @@ export class RuleSetActivation extends Construct {
   constructor(scope: Construct, id: string, props: RuleSetActivationProps) {
     super(scope, id);
     const bundled = new BundledFunction(this, 'Handler', {
-      entry: 'lib/rule-set-activation.handler.ts',
+      handler: 'rule-set-activation',
       description: 'ses-bouncer: receipt rule set activation (CloudFormation custom resource)',
       roleDescription: 'ses-bouncer: activates the receipt rule set and restores the previous one on delete',
       memorySize: 256,
       timeout: Duration.minutes(1),
       logRetention: props.logRetention,
-      // Runs once per deployment: the runtime's SDK is good enough, and keeps this bundle tiny.
-      sdkFromRuntime: true,
     });
     const sesPolicy = activeRuleSetPolicy(this, 'SesPolicy', bundled.role, ['ses:DescribeActiveReceiptRuleSet', 'ses:SetActiveReceiptRuleSet']);
     bundled.function.node.addDependency(sesPolicy);

@@ -1,10 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/app/telemetry.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/app/metric-names.js';
 import { AUDIT_CALL_MS } from '../lambda/app/time-budget.js';
 import { BundledFunction } from './bundled-function.js';
 import { activeRuleSetPolicy } from './active-rule-set-policy.js';
@@ -27,13 +27,13 @@ export interface RuleSetAuditProps {
  * function; its findings are the `AcceptBypassed` metric, which the alarms watch.
  */
 export class RuleSetAudit extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly schedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: RuleSetAuditProps) {
     super(scope, id);
     const bundled = new BundledFunction(this, 'Function', {
-      entry: 'lambda/audit.ts',
+      handler: 'audit',
       description: "ses-bouncer: checks that the active receipt rule set refuses what the policy's accept leaves out",
       roleDescription: 'ses-bouncer rule-set audit',
       memorySize: 256,

