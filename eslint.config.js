@@ -33,6 +33,6 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  // Plain JavaScript config files are not part of the TypeScript project.
-  { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
+  // Plain JavaScript files (configs, Jest's global setup) run on Node.js, outside the TypeScript project.
+  { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked], languageOptions: { globals: { URL: 'readonly', process: 'readonly' } } },
 );

@@ -21,7 +21,7 @@ export interface SesBouncerProps {
 
   /**
    * SES actions that deliver the mail, run in each of the bouncer's receipt rules after its
-   * Lambda action, for the recipients of that rule: an S3 action, SNS, WorkMail… When the
+   * Lambda action. They run for the recipients of that rule: an S3 action, SNS, WorkMail… When the
    * function bounces or drops every recipient, it stops the rule (STOP_RULE_SET with one rule,
    * STOP_RULE with several) and these actions do not run. Give them here, not in a later rule,
    * when `accept` needs several rules: each rule then stops only itself (README "Several rules").

@@ -11,33 +11,8 @@ const ROOT = process.cwd();
 const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const installed = (name: string): string => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
-const APP = `import { App, Stack } from 'aws-cdk-lib';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as ses from 'aws-cdk-lib/aws-ses';
-import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import { MetricName, SesBouncer, type SesBouncerProps } from 'ses-bouncer';
-
-const app = new App({ outdir: 'cdk.out' });
-const stack = new Stack(app, 'Mail', { env: { account: '111122223333', region: 'eu-west-1' } });
-const props: SesBouncerProps = {
-  policy: 'policy.yaml',
-  ruleSetName: 'inbound',
-  existingRuleSet: true,
-  alarmTopic: sns.Topic.fromTopicArn(stack, 'Ops', 'arn:aws:sns:eu-west-1:111122223333:mail-ops'),
-};
-const bouncer = new SesBouncer(stack, 'Bouncer', props);
-// The archive rule of this account's set, placed after the bouncer's: it runs for delivered mail.
-const archive = new s3.Bucket(stack, 'Archive');
-new ses.ReceiptRule(stack, 'ArchiveRule', {
-  ruleSet: bouncer.ruleSet,
-  after: bouncer.rule,
-  recipients: ['alice@example.com', 'bob@example.com'],
-  actions: [new sesActions.S3({ bucket: archive, objectKeyPrefix: 'inbox/' })],
-});
-bouncer.metric(MetricName.Sent);
-app.synth();
-`;
+/** The README's example ("Use in your own CDK app"), as it stands: the test synthesizes exactly that. */
+const APP = /<!-- example:consumer-app -->\s*```ts\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))![1]!;
 
 const POLICY = `version: 1
 bounce: { sender: mailer-daemon@example.com, reportingMta: mx.example.com }
@@ -86,7 +61,8 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error'], { cwd: app, stdio: 'inherit' });
     // Type-checked against the shipped declarations, with this repository's TypeScript (the app's own dependencies are its).
     execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app, stdio: 'inherit' });
-    execFileSync(process.execPath, ['out/app.js'], { cwd: app, stdio: 'inherit' });
+    // As the CDK CLI runs an app: CDK_OUTDIR set, and the App synthesizes when the process ends.
+    execFileSync(process.execPath, ['out/app.js'], { cwd: app, stdio: 'inherit', env: { ...process.env, CDK_OUTDIR: join(app, 'cdk.out') } });
     template = JSON.parse(readFileSync(join(app, 'cdk.out', 'Mail.template.json'), 'utf8'));
   }, 600_000);
 
@@ -135,6 +111,11 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     expect(replay.status).not.toBe(0);
     expect(replay.stderr).toContain('needs the dynalite package: npm install --save-dev dynalite');
     expect(replay.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('loads in a CommonJS app too (require of an ES module, Node.js 20.19 and later)', () => {
+    writeFileSync(join(app, 'check.cjs'), "const { SesBouncer, MetricName } = require('ses-bouncer'); console.log(typeof SesBouncer, MetricName.Sent);\n");
+    expect(execFileSync(process.execPath, ['check.cjs'], { cwd: app, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()).toBe('function Sent');
   });
 
   it("sends the alarms to the user's existing topic", () => {
