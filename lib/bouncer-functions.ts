@@ -14,8 +14,8 @@ export interface BouncerFunctionsProps {
   readonly table: dynamodb.ITable;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
-  /** The compiled policy's JSON file, bundled into the receipt function as `policy.json`. */
-  readonly policyJsonFile: string;
+  /** The compiled policy's JSON (SynthPolicy `json`), the receipt function's `policy.json`. */
+  readonly policyJson: string;
   /** The identity `ses:SendBounce` is granted on, and nothing else. */
   readonly bounceIdentityArn: string;
   readonly sendRatePerSecond: number;
@@ -51,7 +51,7 @@ export class BouncerFunctions extends Construct {
       logRetention: props.logRetention,
       // POLICY_FILE is not set: the handler reads ${LAMBDA_TASK_ROOT}/policy.json, bundled here.
       environment: { ...environment, BOUNCE_QUEUE_URL: props.queue.queueUrl, STOP_DISPOSITION: props.stopDisposition },
-      extraFiles: [[props.policyJsonFile, 'policy.json']],
+      files: { 'policy.json': props.policyJson },
     }).function;
     this.delivery = new BundledFunction(this, 'Delivery', {
       handler: 'deliver',

@@ -1,19 +1,15 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { handlerBundleDir, type HandlerName } from './handlers.js';
+import { handlerBundleDir, LAMBDA_RUNTIME, type HandlerName } from './handlers.js';
 
-/**
- * The Lambda runtime of every function: the current Node.js LTS (Node.js 20 is past end of life,
- * 22 in maintenance). The bundles are built for it (scripts/bundle-handlers.ts ESBUILD_TARGET).
- */
-export const RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** The Lambda runtime of every function (lib/handlers.ts LAMBDA_RUNTIME, which the bundles are built for). */
+export const RUNTIME = new lambda.Runtime(LAMBDA_RUNTIME, lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true });
 
 export interface BundledFunctionProps {
   /** The prebuilt handler (lib/handlers.ts). */
@@ -23,10 +19,11 @@ export interface BundledFunctionProps {
   readonly roleDescription: string;
   readonly memorySize: number;
   readonly timeout: Duration;
+  /** @default no environment variables */
   readonly environment?: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
-  /** Files added beside the bundle: [source path, name in the asset]. @default none */
-  readonly extraFiles?: ReadonlyArray<readonly [string, string]>;
+  /** Files added beside the bundle, by name, with their content (the receipt function's `policy.json`). @default none */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -45,7 +42,7 @@ export class BundledFunction extends Construct {
     this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
     this.logGroup.grantWrite(this.role);
     this.function = new lambda.Function(this, 'Function', {
-      code: lambda.Code.fromAsset(assetDir(handlerBundleDir(props.handler), props.extraFiles ?? [])),
+      code: handlerCode(handlerBundleDir(props.handler), props.files ?? {}),
       handler: 'index.handler',
       runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -60,27 +57,34 @@ export class BundledFunction extends Construct {
 }
 
 /**
- * The bundle's directory, or, with extra files (the receipt function's policy.json), a copy of it
- * with them, in a directory named by the content: the same inputs make the same asset.
+ * The bundle as the function's asset; with files, the bundle and the files staged by CDK into the
+ * cloud assembly (a local "bundling" that copies, never Docker), under a hash of their content:
+ * the same bundle and files make the same asset, any change a new one. Everything is written from
+ * memory into the assembly's own staging directory, which CDK renames into place: no shared file
+ * outside the assembly that a concurrent synth could rewrite.
  */
-function assetDir(bundleDir: string, extraFiles: ReadonlyArray<readonly [string, string]>): string {
-  if (extraFiles.length === 0) return bundleDir;
+function handlerCode(bundleDir: string, files: Readonly<Record<string, string>>): lambda.Code {
+  const names = Object.keys(files).sort();
+  if (names.length === 0) return lambda.Code.fromAsset(bundleDir);
   const bundleFiles = readdirSync(bundleDir).sort();
+  const clash = names.find((name) => bundleFiles.includes(name) || name !== name.replace(/[/\\]/g, '') || name === '.' || name === '..');
+  if (clash !== undefined) throw new Error(`BundledFunction files: ${JSON.stringify(clash)} must be a plain file name not in the bundle`);
   const hash = createHash('sha256');
   for (const name of bundleFiles) hash.update(name).update('\0').update(readFileSync(join(bundleDir, name))).update('\0');
-  for (const [from, name] of extraFiles) hash.update(name).update('\0').update(readFileSync(from)).update('\0');
-  const dir = join(tmpdir(), 'ses-bouncer-assets', hash.digest('hex').slice(0, 24));
-  if (existsSync(dir)) return dir;
-  // Written aside and renamed into place, so that a concurrent synth never sees half an asset.
-  const partial = `${dir}.${process.pid}.${Date.now()}`;
-  mkdirSync(partial, { recursive: true });
-  for (const name of bundleFiles) copyFileSync(join(bundleDir, name), join(partial, name));
-  for (const [from, name] of extraFiles) copyFileSync(from, join(partial, name));
-  try {
-    renameSync(partial, dir);
-  } catch (error) {
-    rmSync(partial, { recursive: true, force: true });
-    if (!existsSync(dir)) throw error;
-  }
-  return dir;
+  for (const name of names) hash.update(name).update('\0').update(files[name]!).update('\0');
+  return lambda.Code.fromAsset(bundleDir, {
+    assetHashType: AssetHashType.CUSTOM,
+    assetHash: hash.digest('hex'),
+    bundling: {
+      // Never used: tryBundle always succeeds. CDK requires an image for bundling options.
+      image: DockerImage.fromRegistry('ses-bouncer-needs-no-docker'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          for (const name of bundleFiles) copyFileSync(join(bundleDir, name), join(outputDir, name));
+          for (const name of names) writeFileSync(join(outputDir, name), files[name]!);
+          return true;
+        },
+      },
+    },
+  });
 }

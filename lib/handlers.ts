@@ -6,6 +6,16 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * The Lambda runtime of every function, the one source for it: the construct deploys on it
+ * (lib/bundled-function.ts) and the bundles are built for its Node.js (scripts/bundle-handlers.ts).
+ * The current Node.js LTS: 20 is past end of life, 22 in maintenance.
+ */
+export const LAMBDA_RUNTIME = 'nodejs24.x';
+
+/** esbuild's name for the runtime's Node.js: `node24` for `nodejs24.x`. */
+export const ESBUILD_TARGET = LAMBDA_RUNTIME.replace(/^nodejs(\d+)\.x$/, 'node$1');
+
 /** Each handler, by the entry file it is bundled from (a path from the package root). */
 export const HANDLER_ENTRIES = {
   receipt: 'lambda/receipt.ts',

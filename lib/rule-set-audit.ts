@@ -13,8 +13,8 @@ export interface RuleSetAuditProps {
   readonly ruleSetName: string;
   /** The bouncer's own receipt rules. */
   readonly ruleNames: readonly string[];
-  /** The compiled policy's JSON file (its `accept`), bundled as `policy.json`. */
-  readonly policyJsonFile: string;
+  /** The compiled policy's JSON (SynthPolicy `json`; the audit reads its `accept`), the function's `policy.json`. */
+  readonly policyJson: string;
   /** How often the active rule set is read. */
   readonly every: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -45,7 +45,7 @@ export class RuleSetAudit extends Construct {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
-      extraFiles: [[props.policyJsonFile, 'policy.json']],
+      files: { 'policy.json': props.policyJson },
     });
     activeRuleSetPolicy(this, 'ReadActiveRuleSet', bundled.role, ['ses:DescribeActiveReceiptRuleSet']);
     this.function = bundled.function;

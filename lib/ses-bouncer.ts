@@ -80,7 +80,7 @@ export class SesBouncer extends Construct {
       table: this.table,
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
-      policyJsonFile: this.policy.jsonFile,
+      policyJson: this.policy.json,
       bounceIdentityArn: this.bounceIdentityArn,
       sendRatePerSecond: settings.sendRatePerSecond,
       receiptTimeout: settings.receiptTimeout,
@@ -108,7 +108,7 @@ export class SesBouncer extends Construct {
       this.audit = new RuleSetAudit(this, 'RuleSetAudit', {
         ruleSetName: settings.ruleSetName,
         ruleNames: receiptRule.ruleNames,
-        policyJsonFile: this.policy.jsonFile,
+        policyJson: this.policy.json,
         every: Duration.minutes(5),
         logRetention,
       });

@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { SesBouncerConfigError } from './errors.js';
 import { formatIssue, PolicyError } from '../lambda/core/errors.js';
 import { loadPolicyFile, type CompiledPolicy } from '../lambda/app/policy-loader.js';
@@ -11,10 +8,8 @@ export interface SynthPolicy {
   /** Absolute path of the policy file the user named. */
   readonly file: string;
   readonly compiled: CompiledPolicy;
-  /** `JSON.stringify(compiled.document)`: every list inlined, loadable without the source tree. */
+  /** `JSON.stringify(compiled.document)`: every list inlined, loadable without the source tree; the receipt asset's `policy.json`. */
   readonly json: string;
-  /** A file holding `json`, copied into the receipt bundle as `policy.json` after bundling. */
-  readonly jsonFile: string;
 }
 
 /** Thrown at synth for an invalid policy: names the file and every problem as `path: message`, one a line. */
@@ -28,8 +23,8 @@ export class SynthPolicyError extends SesBouncerConfigError {
 }
 
 /**
- * Validates and compiles a policy file with the same validator the handlers use, and writes its
- * self-contained JSON form to a content-addressed file outside the source tree.
+ * Validates and compiles a policy file with the same validator the handlers use, and gives its
+ * self-contained JSON form.
  */
 export function loadSynthPolicy(file: string): SynthPolicy {
   const absolute = resolve(file);
@@ -40,11 +35,5 @@ export function loadSynthPolicy(file: string): SynthPolicy {
     if (error instanceof PolicyError) throw new SynthPolicyError(absolute, error.issues.map(formatIssue));
     throw error;
   }
-  const json = JSON.stringify(compiled.document);
-  const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), 'ses-bouncer-synth');
-  mkdirSync(dir, { recursive: true });
-  const jsonFile = join(dir, `policy-${digest}.json`);
-  writeFileSync(jsonFile, json);
-  return { file: absolute, compiled, json, jsonFile };
+  return { file: absolute, compiled, json: JSON.stringify(compiled.document) };
 }

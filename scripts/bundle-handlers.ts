@@ -1,6 +1,6 @@
 // Bundles every Lambda handler for the package (dist/handlers/<name>/index.js), with esbuild, from
 // the TypeScript sources: `npm run build` runs it, and so do the tests before they synthesize, so
-// that the construct always deploys the code it was tested with. Node.js 24 (the runtime), CJS,
+// that the construct always deploys the code it was tested with. The runtime's Node.js, CJS,
 // minified, the AWS SDK bundled (docs/decisions.md 6), `module` before `main` so that esbuild takes
 // the SDK's ES builds and tree-shakes them, and a source map without sources for mapping a stack
 // offline (not enabled at run time: parsing it cost 25–60 ms of every cold start, measured).
@@ -8,10 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
-import { HANDLER_ENTRIES, SDK_FROM_RUNTIME, type HandlerName } from '../lib/handlers.js';
-
-/** esbuild's name for the Lambda runtime's Node.js (lib/bundled-function.ts RUNTIME). */
-export const ESBUILD_TARGET = 'node24';
+import { ESBUILD_TARGET, HANDLER_ENTRIES, SDK_FROM_RUNTIME, type HandlerName } from '../lib/handlers.js';
 
 /** The options every bundle is built with; the cold-start benchmark bundles its floors with them too. */
 export function handlerBuildOptions(root: string): BuildOptions {
