@@ -42,10 +42,9 @@ export async function bundleHandlers(root: string, outDir: string): Promise<void
   );
 }
 
-/** The repository root, from scripts/ or dist/scripts/. */
+/** The repository root (this file is in scripts/). */
 export function repositoryRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.endsWith(join('dist', 'scripts')) ? resolve(here, '..', '..') : resolve(here, '..');
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
 }
 
 // `bundle-handlers [OUT_DIR]`: dist/handlers by default.

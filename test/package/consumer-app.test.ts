@@ -3,9 +3,10 @@
 // declarations, and synthesized with a policy of its own. No esbuild, no Docker and none of this
 // repository's sources take part: the handlers are the prebuilt ones in the package.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
+import { HANDLER_ENTRIES } from '../../lib/handlers.js';
 
 const ROOT = process.cwd();
 const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -24,17 +25,22 @@ rules:
 describe('npm install ses-bouncer, in a CDK app of its own', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ses-bouncer-consumer-'));
   const app = join(dir, 'app');
+  let shipped: string[];
   let template: { Resources: Record<string, { Type: string; Properties?: any; DependsOn?: string[] }> };
 
   beforeAll(() => {
-    // The package's build (what `npm pack` and `npm publish` run as prepare), made in a staging
-    // copy so that the other test files, which read dist/handlers, never see it half written.
+    // The package as `npm pack` and `npm publish` make it: a copy of the repository's files (so
+    // that the other test files, which read dist/handlers, never see a build half written), its
+    // prepare script (`npm run build`) run by `npm pack` itself, with this repository's tools.
     const staging = join(dir, 'staging');
-    execFileSync('mkdir', ['-p', staging]);
-    for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'policy.schema.json']) writeFileSync(join(staging, file), readFileSync(join(ROOT, file)));
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', join(staging, 'dist')], { cwd: ROOT, stdio: 'inherit' });
-    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bundle-handlers.ts', join(staging, 'dist', 'handlers')], { cwd: ROOT, stdio: 'inherit' });
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: staging, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
+    for (const file of files) {
+      mkdirSync(dirname(join(staging, file)), { recursive: true });
+      copyFileSync(join(ROOT, file), join(staging, file));
+    }
+    symlinkSync(join(ROOT, 'node_modules'), join(staging, 'node_modules'));
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: staging, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    shipped = (packed[0].files as { path: string }[]).map((f) => f.path).sort();
     const tarball = join(dir, packed[0].filename);
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(
@@ -66,20 +72,31 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     template = JSON.parse(readFileSync(join(app, 'cdk.out', 'Mail.template.json'), 'utf8'));
   }, 600_000);
 
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
-  it('ships the construct API, the CLI, the prebuilt handlers and the schema, and no sources, tests or build tools', () => {
+  it('ships the construct API, the CLI, the prebuilt handlers, the schema and the licence, and no sources, tests or build tools', () => {
     const pkg = join(app, 'node_modules', 'ses-bouncer');
-    for (const name of ['receipt', 'deliver', 'audit', 'rule-set-activation']) expect(existsSync(join(pkg, 'dist', 'handlers', name, 'index.js'))).toBe(true);
-    expect(existsSync(join(pkg, 'dist', 'lib', 'index.d.ts'))).toBe(true);
-    expect(existsSync(join(pkg, 'dist', 'bin', 'ses-bouncer.js'))).toBe(true);
-    expect(existsSync(join(pkg, 'policy.schema.json'))).toBe(true);
-    expect(existsSync(join(pkg, 'CHANGELOG.md'))).toBe(true);
-    expect(readdirSync(pkg).sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'dist', 'package.json', 'policy.schema.json'].filter((f) => f !== 'LICENSE' || existsSync(join(ROOT, 'LICENSE'))).sort());
-    expect(readdirSync(join(pkg, 'dist')).sort()).toEqual(['bin', 'cli', 'handlers', 'lambda', 'lib', 'local']);
+    for (const name of Object.keys(HANDLER_ENTRIES)) expect(shipped).toContain(`dist/handlers/${name}/index.js`);
+    for (const file of ['dist/lib/index.d.ts', 'dist/bin/ses-bouncer.js', 'policy.schema.json', 'CHANGELOG.md', 'LICENSE', 'README.md']) expect(shipped).toContain(file);
+    expect(readdirSync(pkg).sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'dist', 'package.json', 'policy.schema.json']);
+    expect(shipped.filter((f) => /\.(ts|tsx)$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
     // The user's synth needed neither esbuild nor the CDK's Node.js bundling.
     expect(existsSync(join(app, 'node_modules', 'esbuild'))).toBe(false);
     expect(JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).peerDependencies).toMatchObject({ 'aws-cdk-lib': repo.peerDependencies['aws-cdk-lib'], constructs: repo.peerDependencies.constructs });
+  });
+
+  it('ships exactly the modules the package root, the CLI and the handlers reach, each with its declarations where the API names them', () => {
+    const modules = shipped.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && !f.startsWith('dist/handlers/'));
+    const reached = reachable(join(app, 'node_modules', 'ses-bouncer'), ['dist/lib/index.js', 'dist/bin/ses-bouncer.js'], '.js');
+    expect(modules).toEqual(reached);
+    // Every declaration the API's reaches is shipped (reachable throws otherwise), and none without its module.
+    expect(reachable(join(app, 'node_modules', 'ses-bouncer'), ['dist/lib/index.d.ts'], '.d.ts').every((f) => shipped.includes(f))).toBe(true);
+    expect(shipped.filter((f) => f.endsWith('.d.ts') && !shipped.includes(f.replace(/\.d\.ts$/, '.js')))).toEqual([]);
+    // Maps only for the handlers (a stack trace from Lambda maps offline); tsc's would point at sources not shipped.
+    expect(shipped.filter((f) => f.endsWith('.map') && !f.startsWith('dist/handlers/'))).toEqual([]);
+    expect(shipped.filter((f) => f.endsWith('.js')).filter((f) => !f.startsWith('dist/handlers/') && readFileSync(join(app, 'node_modules', 'ses-bouncer', f), 'utf8').includes('sourceMappingURL'))).toEqual([]);
   });
 
   it("synthesizes the user's policy: accept compiled into the rule, in the user's existing rule set, before the user's archive rule", () => {
@@ -124,3 +141,25 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:111122223333:mail-ops']);
   });
 });
+
+/**
+ * The files a package's entry points reach through relative imports (static, `export … from` and
+ * `import('…')` with a literal), in the package as installed, sorted. `.d.ts` files import
+ * `./x.js`, which is `./x.d.ts`.
+ */
+function reachable(root: string, entries: string[], extension: '.js' | '.d.ts'): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g)) {
+      let target = posix.normalize(posix.join(posix.dirname(file), match[2]!));
+      if (extension === '.d.ts') target = target.replace(/\.js$/, '.d.ts');
+      if (!existsSync(join(root, target))) throw new Error(`${file} imports ${match[2]}, which the package does not ship`);
+      visit(target);
+    }
+  };
+  for (const entry of entries) visit(entry);
+  return [...seen].sort();
+}
