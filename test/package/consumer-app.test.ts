@@ -12,15 +12,10 @@ const ROOT = process.cwd();
 const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const installed = (name: string): string => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
-/** The README's example ("Use in your own CDK app"), as it stands: the test synthesizes exactly that. */
-const APP = /<!-- example:consumer-app -->\s*```ts\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))![1]!;
-
-const POLICY = `version: 1
-bounce: { sender: mailer-daemon@example.com, reportingMta: mx.example.com }
-accept: [alice@example.com, bob@example.com, "*@*.lab.example.com"]
-rules:
-  - { name: former, when: { recipient: bob@example.com }, then: bounce, bounceType: DoesNotExist }
-`;
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The README's example ("Use in your own CDK app"), its policy and its code as they stand: the test synthesizes exactly those. */
+const POLICY = /<!-- example:consumer-policy -->\s*```yaml\n([\s\S]*?)```/.exec(README)![1]!;
+const APP = /<!-- example:consumer-app -->\s*```ts\n([\s\S]*?)```/.exec(README)![1]!;
 
 describe('npm install ses-bouncer, in a CDK app of its own', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ses-bouncer-consumer-'));
@@ -85,15 +80,28 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     // The user's synth needed neither esbuild nor the CDK's Node.js bundling.
     expect(existsSync(join(app, 'node_modules', 'esbuild'))).toBe(false);
     expect(JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).peerDependencies).toMatchObject({ 'aws-cdk-lib': repo.peerDependencies['aws-cdk-lib'], constructs: repo.peerDependencies.constructs });
+    // The README names the peer ranges it was tested with.
+    const cdk = /^\^(\d+\.\d+)\.\d+$/.exec(repo.peerDependencies['aws-cdk-lib'])![1]!;
+    const constructs = /^\^(\d+)\./.exec(repo.peerDependencies.constructs)![1]!;
+    expect(README).toContain(`\`aws-cdk-lib\` (${cdk} or later) and \`constructs\` (${constructs}) are peer dependencies`);
   });
 
   it('ships exactly the modules the package root, the CLI and the handlers reach, each with its declarations where the API names them', () => {
     const modules = shipped.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && !f.startsWith('dist/handlers/'));
     const reached = reachable(join(app, 'node_modules', 'ses-bouncer'), ['dist/lib/index.js', 'dist/bin/ses-bouncer.js'], '.js');
     expect(modules).toEqual(reached);
-    // Every declaration the API's reaches is shipped (reachable throws otherwise), and none without its module.
-    expect(reachable(join(app, 'node_modules', 'ses-bouncer'), ['dist/lib/index.d.ts'], '.d.ts').every((f) => shipped.includes(f))).toBe(true);
+    // Every declaration the API reaches is shipped (reachable throws otherwise), and none without its module.
+    const pkg = join(app, 'node_modules', 'ses-bouncer');
+    expect(reachable(pkg, ['dist/lib/index.d.ts'], '.d.ts').every((f) => shipped.includes(f))).toBe(true);
     expect(shipped.filter((f) => f.endsWith('.d.ts') && !shipped.includes(f.replace(/\.d\.ts$/, '.js')))).toEqual([]);
+    // The CommonJS entry: one bundle that requires only Node.js and the packages the user installs with it; its declarations mirror the ES ones.
+    expect(shipped).toContain('dist/lib/index.cjs');
+    const required = [...readFileSync(join(pkg, 'dist', 'lib', 'index.cjs'), 'utf8').matchAll(/\brequire\((['"])([^'"]+)\1\)/g)].map((m) => m[2]!);
+    const packages = new Set([...Object.keys(repo.dependencies), ...Object.keys(repo.peerDependencies)]);
+    expect(required.filter((name) => !name.startsWith('node:') && !packages.has(name.split('/').slice(0, name.startsWith('@') ? 2 : 1).join('/')))).toEqual([]);
+    const cjsDeclarations = reachable(pkg, ['dist/lib/index.d.cts'], '.d.cts');
+    expect(cjsDeclarations.map((f) => f.replace(/\.d\.cts$/, '.d.ts'))).toEqual(reachable(pkg, ['dist/lib/index.d.ts'], '.d.ts'));
+    expect(shipped.filter((f) => f.endsWith('.d.cts'))).toEqual(cjsDeclarations);
     // Maps only for the handlers (a stack trace from Lambda maps offline); tsc's would point at sources not shipped.
     expect(shipped.filter((f) => f.endsWith('.map') && !f.startsWith('dist/handlers/'))).toEqual([]);
     expect(shipped.filter((f) => f.endsWith('.js')).filter((f) => !f.startsWith('dist/handlers/') && readFileSync(join(app, 'node_modules', 'ses-bouncer', f), 'utf8').includes('sourceMappingURL'))).toEqual([]);
@@ -130,9 +138,36 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     expect(replay.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('loads in a CommonJS app too (require of an ES module, Node.js 20.19 and later)', () => {
+  it('loads in a CommonJS app too: require, TypeScript under module node16, and Jest without ESM support (a `cdk init` app\'s tests)', () => {
     writeFileSync(join(app, 'check.cjs'), "const { SesBouncer, MetricName } = require('ses-bouncer'); console.log(typeof SesBouncer, MetricName.Sent);\n");
     expect(execFileSync(process.execPath, ['check.cjs'], { cwd: app, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()).toBe('function Sent');
+    // A CommonJS TypeScript file: TS1479 if the package had only ES declarations.
+    writeFileSync(
+      join(app, 'check.cts'),
+      "import { SesBouncer, type SesBouncerProps } from 'ses-bouncer';\nimport { App, Stack } from 'aws-cdk-lib';\nconst props: SesBouncerProps = { policy: 'policy.yaml' };\nnew SesBouncer(new Stack(new App(), 'S'), 'B', props);\n",
+    );
+    writeFileSync(
+      join(app, 'tsconfig.cjs.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable'], module: 'node16', moduleResolution: 'node16', strict: true, skipLibCheck: false, types: ['node'], noEmit: true }, files: ['check.cts'] }),
+    );
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.cjs.json'], { cwd: app, stdio: 'inherit' });
+    // Jest in CommonJS mode (no --experimental-vm-modules), as a CDK app's unit tests run it.
+    writeFileSync(
+      join(app, 'synth.test.cjs'),
+      [
+        "const { App, Stack } = require('aws-cdk-lib');",
+        "const { Template } = require('aws-cdk-lib/assertions');",
+        "const { SesBouncer } = require('ses-bouncer');",
+        "test('synthesizes', () => {",
+        "  const stack = new Stack(new App(), 'S');",
+        "  new SesBouncer(stack, 'B', { policy: 'policy.yaml' });",
+        "  Template.fromStack(stack).hasResourceProperties('AWS::SES::ReceiptRule', { Rule: { Recipients: ['alice@example.com', 'bob@example.com', '.lab.example.com'] } });",
+        '});',
+      ].join('\n'),
+    );
+    const jest = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--rootDir', app, '--testMatch', '**/synth.test.cjs'], { cwd: app, encoding: 'utf8' });
+    expect(jest.stderr).toMatch(/Tests:\s+1 passed, 1 total/);
+    expect(jest.status).toBe(0);
   });
 
   it("sends the alarms to the user's existing topic", () => {
@@ -145,9 +180,9 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
 /**
  * The files a package's entry points reach through relative imports (static, `export … from` and
  * `import('…')` with a literal), in the package as installed, sorted. `.d.ts` files import
- * `./x.js`, which is `./x.d.ts`.
+ * `./x.js`, which is `./x.d.ts`; `.d.cts` files `./x.cjs`, which is `./x.d.cts`.
  */
-function reachable(root: string, entries: string[], extension: '.js' | '.d.ts'): string[] {
+function reachable(root: string, entries: string[], extension: '.js' | '.d.ts' | '.d.cts'): string[] {
   const seen = new Set<string>();
   const visit = (file: string): void => {
     if (seen.has(file)) return;
@@ -156,6 +191,7 @@ function reachable(root: string, entries: string[], extension: '.js' | '.d.ts'):
     for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g)) {
       let target = posix.normalize(posix.join(posix.dirname(file), match[2]!));
       if (extension === '.d.ts') target = target.replace(/\.js$/, '.d.ts');
+      if (extension === '.d.cts') target = target.replace(/\.cjs$/, '.d.cts');
       if (!existsSync(join(root, target))) throw new Error(`${file} imports ${match[2]}, which the package does not ship`);
       visit(target);
     }
