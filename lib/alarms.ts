@@ -20,6 +20,7 @@ export interface BouncerAlarmsProps {
   readonly audit?: lambda.IFunction;
   /** An existing topic to notify. @default one is created when `email` is set */
   readonly topic?: sns.ITopic;
+  /** An address subscribed to the topic (confirmed by its owner). @default none */
   readonly email?: string;
 }
 

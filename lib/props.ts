@@ -31,8 +31,10 @@ export interface SesBouncerProps {
   readonly actions?: readonly ses.IReceiptRuleAction[];
 
   /**
-   * Path of the policy file (YAML, or JSON by its `.json` extension). Validated at synth by the
-   * handlers' own validator; an invalid policy fails synthesis naming the file and every problem.
+   * Path of the policy file (YAML, or JSON by its `.json` extension), relative to the current
+   * directory (where `cdk` runs, the folder of `cdk.json`); its list files are relative to it.
+   * Validated at synth by the handlers' own validator; an invalid policy fails synthesis naming
+   * the file and every problem.
    * The compiled, self-contained policy is bundled into the receipt function as `policy.json`.
    */
   readonly policy: string;

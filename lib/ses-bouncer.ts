@@ -21,6 +21,7 @@ import { BouncerReceiptRule } from './receipt-rule.js';
 import { RuleSetActivation } from './rule-set-activation.js';
 import { RuleSetAudit } from './rule-set-audit.js';
 import { loadSynthPolicy, type SynthPolicy } from './synth-policy.js';
+import type { CompiledPolicy } from '../lambda/app/policy-loader.js';
 
 export { METRICS_NAMESPACE, SERVICE_NAME };
 export type { SesBouncerProps };
@@ -49,8 +50,9 @@ export class SesBouncer extends Construct {
   readonly dashboard: cloudwatch.Dashboard | undefined;
   /** ARN `ses:SendBounce` is granted on. */
   readonly bounceIdentityArn: string;
-  /** The validated policy. */
+  /** The validated policy: its file and the JSON the receipt function gets. */
   readonly policy: SynthPolicy;
+  readonly #compiled: CompiledPolicy;
   readonly activation: RuleSetActivation | undefined;
   /** With `accept`: the scheduled check that SES refuses what it leaves out. */
   readonly audit: RuleSetAudit | undefined;
@@ -58,9 +60,11 @@ export class SesBouncer extends Construct {
   constructor(scope: Construct, id: string, props: SesBouncerProps) {
     super(scope, id);
     if (typeof props.policy !== 'string' || props.policy.trim() === '') throw new SesBouncerConfigError('SesBouncer: invalid props', ['policy: a policy file is required']);
-    this.policy = loadSynthPolicy(props.policy);
-    const accept = this.policy.compiled.accept;
-    const dryRun = this.policy.compiled.mode === 'dry-run';
+    const { compiled, ...policy } = loadSynthPolicy(props.policy);
+    this.policy = policy;
+    this.#compiled = compiled;
+    const accept = compiled.accept;
+    const dryRun = compiled.mode === 'dry-run';
     // CDK writes a stack's template indented unless it says otherwise (Stack's suppressTemplateIndentation, or its context key).
     const indentedTemplate = (Stack.of(this) as unknown as { _suppressTemplateIndentation?: boolean })._suppressTemplateIndentation !== true;
     const settings = validateProps(props, { ...(accept && { accept }), dryRun, indentedTemplate });
@@ -151,7 +155,7 @@ export class SesBouncer extends Construct {
   }
 
   #bounceIdentityArn(fromProps: string | undefined): string {
-    const fromPolicy = this.policy.compiled.bounce.senderArn;
+    const fromPolicy = this.#compiled.bounce.senderArn;
     if (fromProps !== undefined && fromPolicy !== undefined && fromProps !== fromPolicy) {
       throw new SesBouncerConfigError('SesBouncer: invalid props', [
         `bounceIdentityArn: ${fromProps} differs from the policy's bounce.senderArn ${fromPolicy}; ` +
@@ -159,14 +163,14 @@ export class SesBouncer extends Construct {
       ]);
     }
     if (fromProps ?? fromPolicy) return (fromProps ?? fromPolicy) as string;
-    const sender = this.policy.compiled.bounce.sender;
+    const sender = this.#compiled.bounce.sender;
     const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
     return Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: domain, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   }
 
   /** A policy rule about addresses SES never hands this deployment's function is a mistake: say so at synth. */
   #warnAboutUnreachableRules(recipients: readonly string[], fromAccept: boolean): void {
-    for (const { path, pattern } of unreachableRecipientPatterns(this.policy.compiled.document, recipients)) {
+    for (const { path, pattern } of unreachableRecipientPatterns(this.#compiled.document, recipients)) {
       Annotations.of(this).addWarningV2(
         'ses-bouncer:unreachable-rule',
         fromAccept
@@ -180,7 +184,7 @@ export class SesBouncer extends Construct {
   /** What SES's refusal depends on, and this deployment cannot check, said at synth (README "Refusing at SMTP time"). */
   #warnAboutRefusal(props: SesBouncerProps, settings: Settings): void {
     const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(`ses-bouncer:${id}`, message);
-    if (this.policy.compiled.mode === 'dry-run') {
+    if (this.#compiled.mode === 'dry-run') {
       Annotations.of(this).addInfo(
         `accept in dry-run: the receipt rules list its domains (${settings.ruleRecipients.flat().slice(0, 5).join(', ')}${settings.ruleRecipients.flat().length > 5 ? ', …' : ''}), ` +
           'so SES refuses nothing and the function logs what accept would refuse; with mode: enforce they list accept itself.',

@@ -33,5 +33,5 @@ test('the defaults: the examples policy, example.com, a new inactive rule set, n
   synth.template.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'ses-bouncer' });
   expect(logicalIds(synth.json, 'Custom::SesActiveReceiptRuleSet')).toEqual([]);
   expect(logicalIds(synth.json, 'AWS::SNS::Topic')).toEqual([]);
-  expect(stack.bouncer.policy.compiled.bounce.sender).toBe('mailer-daemon@example.com');
+  expect(JSON.parse(stack.bouncer.policy.json).bounce.sender).toBe('mailer-daemon@example.com');
 });

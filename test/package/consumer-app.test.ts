@@ -5,7 +5,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
+import ts from 'typescript';
 import { HANDLER_ENTRIES } from '../../lib/handlers.js';
 
 const ROOT = process.cwd();
@@ -107,6 +108,12 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     expect(shipped.filter((f) => f.endsWith('.js')).filter((f) => !f.startsWith('dist/handlers/') && readFileSync(join(app, 'node_modules', 'ses-bouncer', f), 'utf8').includes('sourceMappingURL'))).toEqual([]);
   });
 
+  it('exports every type its API names: no declaration a user can meet but not import', () => {
+    const pkgDist = join(app, 'node_modules', 'ses-bouncer', 'dist');
+    expect(forgottenExports(join(pkgDist, 'lib', 'index.d.ts'), pkgDist)).toEqual([]);
+    expect(forgottenExports(join(pkgDist, 'lib', 'index.d.cts'), pkgDist)).toEqual([]);
+  });
+
   it("synthesizes the user's policy: accept compiled into the rule, in the user's existing rule set, before the user's archive rule", () => {
     const rules = resources('AWS::SES::ReceiptRule');
     const bouncerRule = rules.find(([, r]) => r.Properties.Rule.Name === 'ses-bouncer')!;
@@ -198,4 +205,42 @@ function reachable(root: string, entries: string[], extension: '.js' | '.d.ts' |
   };
   for (const entry of entries) visit(entry);
   return [...seen].sort();
+}
+
+/**
+ * The package's own declarations that its exported API names (a prop's type, a property's,
+ * a method's parameter) without exporting them, as `Name (file)`: what API Extractor calls a
+ * forgotten export. Walks the declaration files from the entry's exports, through the types
+ * they reference, stopping at other packages.
+ */
+function forgottenExports(entry: string, packageDir: string): string[] {
+  const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true, types: [] });
+  const checker = program.getTypeChecker();
+  const real = (symbol: ts.Symbol): ts.Symbol => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
+  const ours = (symbol: ts.Symbol) => (symbol.declarations ?? []).some((d) => d.getSourceFile().fileName.startsWith(packageDir));
+  const exported = new Set(checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).map(real));
+  const forgotten = new Set<string>();
+  const seen = new Set<ts.Symbol>();
+  const reference = (symbol: ts.Symbol | undefined): void => {
+    if (symbol === undefined) return;
+    const target = real(symbol);
+    if (!ours(target) || seen.has(target)) return;
+    // A member of an exported enum or namespace, a type parameter: reached through its owner.
+    if (target.flags & (ts.SymbolFlags.EnumMember | ts.SymbolFlags.TypeParameter)) return;
+    seen.add(target);
+    if (!exported.has(target)) forgotten.add(`${target.name} (${relative(packageDir, target.declarations![0]!.getSourceFile().fileName)})`);
+    for (const declaration of target.declarations ?? []) walk(declaration);
+  };
+  const walk = (node: ts.Node): void => {
+    if (ts.isTypeReferenceNode(node)) reference(checker.getSymbolAtLocation(node.typeName));
+    else if (ts.isExpressionWithTypeArguments(node)) reference(checker.getSymbolAtLocation(node.expression));
+    else if (ts.isTypeQueryNode(node)) reference(checker.getSymbolAtLocation(node.exprName));
+    else if (ts.isImportTypeNode(node)) reference(checker.getTypeFromTypeNode(node).aliasSymbol ?? checker.getTypeFromTypeNode(node).getSymbol());
+    ts.forEachChild(node, walk);
+  };
+  for (const symbol of exported) {
+    seen.add(symbol);
+    for (const declaration of symbol.declarations ?? []) walk(declaration);
+  }
+  return [...forgotten].sort();
 }
