@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadPolicyOrReport, runCheck } from './check.js';
 import { runDecide } from './decide.js';
 import { SesBouncerError } from '../lambda/core/errors.js';
 import { ISO_DATE_TIME_WITH_ZONE } from '../lambda/core/text.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
+
+/** replay's defaults: the examples of a checkout (`npm start`). */
+const REPLAY_EXAMPLES = { policy: 'examples/policy.yaml', events: 'examples/events' } as const;
 
 export const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES, safely.
 
@@ -22,6 +26,7 @@ Usage:
       Run the whole pipeline on this machine, no AWS account: dynalite, the local SES
       endpoint and an in-process FIFO queue around the real handlers. Events default to
       examples/events; their timestamps are shifted together so the newest is a minute old.
+      (The defaults are a checkout's examples: elsewhere, name a policy and events.)
       Prints a table of decisions and bounces; the DSNs are written as .eml files to --out.
       With accept, SES's refusal is played first: a recipient outside it shows as refused
       (550 5.1.1, no DSN), and a message with none left never reaches the function.
@@ -54,10 +59,14 @@ const COMMANDS: Record<string, Command> = {
   replay: async (args, io) => {
     const { values, positionals } = parse(args, { policy: { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' } });
     const rate = positiveNumber('--rate', values.rate ?? '1', false);
-    const policy = loadPolicyOrReport(values.policy ?? 'examples/policy.yaml', io.stderr);
+    // The repository's examples, where a checkout has them; an installed package does not ship them.
+    for (const [given, fallback, what] of [[values.policy, REPLAY_EXAMPLES.policy, '--policy POLICY'], [positionals[0], REPLAY_EXAMPLES.events, 'EVENT_OR_DIR']] as const) {
+      if (given === undefined && !existsSync(fallback)) throw new UsageError(`replay needs ${what}: its default, ${fallback}, is an example of a checkout of ses-bouncer and is not here`);
+    }
+    const policy = loadPolicyOrReport(values.policy ?? REPLAY_EXAMPLES.policy, io.stderr);
     if (policy === undefined) return ExitCode.Usage;
     const { runReplay } = await import('./replay.js');
-    return runReplay({ policy, paths: positionals.length > 0 ? positionals : ['examples/events'], rate, out: values.out ?? 'out/bounces' }, io);
+    return runReplay({ policy, paths: positionals.length > 0 ? positionals : [REPLAY_EXAMPLES.events], rate, out: values.out ?? 'out/bounces' }, io);
   },
   'serve-ses': async (args, io) => {
     const { values, positionals } = parse(args, { port: { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' } });

@@ -3,7 +3,7 @@
 // construct synthesizes with no esbuild, no Docker and none of this repository's sources; this
 // repository's own app and tests use the same bundles.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -31,8 +31,7 @@ export const SDK_FROM_RUNTIME: ReadonlySet<HandlerName> = new Set(['rule-set-act
 /** Where the bundles are: `dist/handlers` beside the compiled `dist/lib`, or of the checkout when this runs from `lib/` sources. */
 export function handlersDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', 'handlers'), join(here, '..', 'dist', 'handlers')];
-  return candidates.find((dir) => existsSync(join(dir, 'receipt', 'index.js'))) ?? candidates[candidates.length - 1]!;
+  return basename(dirname(here)) === 'dist' ? join(here, '..', 'handlers') : join(here, '..', 'dist', 'handlers');
 }
 
 /** The directory holding one handler's `index.js`; a clear error when the package was not built. */

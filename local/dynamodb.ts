@@ -35,9 +35,14 @@ function loadEngine<T>(name: string, purpose: string): T {
   try {
     return require(name) as T;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    if (!isMissingPackage(error, name)) throw error;
     throw new SesBouncerError(`${purpose} needs the ${name} package: npm install --save-dev ${name}`, { cause: error });
   }
+}
+
+/** Whether `require(name)` failed because the package itself is not installed (not one it requires, which is a broken install to show as it is). */
+export function isMissingPackage(error: unknown, name: string): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'MODULE_NOT_FOUND' && (error as Error).message.startsWith(`Cannot find module '${name}'`);
 }
 
 /** Local engines accept any credentials; fixed ones keep the SDK from searching the machine for real ones. */

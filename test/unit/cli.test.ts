@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runCli } from '../../cli/main.js';
 import { documentedEvent, rawRecord } from '../support/events.js';
 
@@ -243,6 +244,20 @@ describe('usage', () => {
     const result = await run(...argv);
     expect(result.code).toBe(2);
     expect(result.stderr[0]).toContain(message);
+  });
+
+  it("replay outside a checkout: its defaults are the repository's examples, so it asks for a policy and events", () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'ses-bouncer-cli-elsewhere-'));
+    // tsx by path: `--import tsx` resolves from the working directory.
+    const tsx = pathToFileURL(join(process.cwd(), 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', tsx, join(process.cwd(), 'bin', 'ses-bouncer.ts'), ...args], { cwd: elsewhere, encoding: 'utf8' });
+    const noPolicy = cli('replay');
+    expect(noPolicy.status).toBe(2);
+    expect(noPolicy.stderr).toContain('replay needs --policy POLICY: its default, examples/policy.yaml, is an example of a checkout of ses-bouncer and is not here');
+    const noEvents = cli('replay', '--policy', join(process.cwd(), 'examples', 'policy.yaml'));
+    expect(noEvents.status).toBe(2);
+    expect(noEvents.stderr).toContain('replay needs EVENT_OR_DIR: its default, examples/events,');
+    expect(noEvents.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('runs as a real process: exit codes and no stack trace for a user mistake', () => {
