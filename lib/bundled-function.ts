@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -42,7 +42,7 @@ export class BundledFunction extends Construct {
     this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
     this.logGroup.grantWrite(this.role);
     this.function = new lambda.Function(this, 'Function', {
-      code: handlerCode(handlerBundleDir(props.handler), props.files ?? {}),
+      code: handlerCode(this, handlerBundleDir(props.handler), props.files ?? {}),
       handler: 'index.handler',
       runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -56,14 +56,19 @@ export class BundledFunction extends Construct {
   }
 }
 
+/** Where, in the cloud assembly, functions' bundles are staged with their files. */
+const STAGING_DIR = 'ses-bouncer-staging';
+
 /**
- * The bundle as the function's asset; with files, the bundle and the files staged by CDK into the
- * cloud assembly (a local "bundling" that copies, never Docker), under a hash of their content:
- * the same bundle and files make the same asset, any change a new one. Everything is written from
- * memory into the assembly's own staging directory, which CDK renames into place: no shared file
- * outside the assembly that a concurrent synth could rewrite.
+ * The bundle as the function's asset; with files, a copy of the bundle with the files written
+ * from memory beside it, staged in the cloud assembly's own directory under a hash of their
+ * content (the same bundle and files make the same asset, any change a new one), then an asset
+ * like any other. Not CDK's bundling: CDK skips bundling for stacks a command does not select
+ * (`cdk ls`, `-e Other`) and would then record the bundle without the files under the real hash;
+ * and it leaves its output world-writable. Nothing is written outside the assembly: no shared
+ * file a concurrent synth could rewrite.
  */
-function handlerCode(bundleDir: string, files: Readonly<Record<string, string>>): lambda.Code {
+function handlerCode(scope: Construct, bundleDir: string, files: Readonly<Record<string, string>>): lambda.Code {
   const names = Object.keys(files).sort();
   if (names.length === 0) return lambda.Code.fromAsset(bundleDir);
   const bundleFiles = readdirSync(bundleDir).sort();
@@ -72,19 +77,23 @@ function handlerCode(bundleDir: string, files: Readonly<Record<string, string>>)
   const hash = createHash('sha256');
   for (const name of bundleFiles) hash.update(name).update('\0').update(readFileSync(join(bundleDir, name))).update('\0');
   for (const name of names) hash.update(name).update('\0').update(files[name]!).update('\0');
-  return lambda.Code.fromAsset(bundleDir, {
-    assetHashType: AssetHashType.CUSTOM,
-    assetHash: hash.digest('hex'),
-    bundling: {
-      // Never used: tryBundle always succeeds. CDK requires an image for bundling options.
-      image: DockerImage.fromRegistry('ses-bouncer-needs-no-docker'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          for (const name of bundleFiles) copyFileSync(join(bundleDir, name), join(outputDir, name));
-          for (const name of names) writeFileSync(join(outputDir, name), files[name]!);
-          return true;
-        },
-      },
-    },
-  });
+  const stage = Stage.of(scope);
+  if (stage === undefined) throw new Error('BundledFunction: must be inside a CDK App or Stage (its cloud assembly holds the staged asset)');
+  const stagingRoot = join(stage.outdir, STAGING_DIR);
+  const staged = join(stagingRoot, hash.digest('hex'));
+  if (!existsSync(staged)) {
+    mkdirSync(stagingRoot, { recursive: true, mode: 0o755 });
+    // Written aside and renamed into place: a concurrent synth into the same assembly sees all or nothing.
+    const partial = mkdtempSync(join(stagingRoot, 'partial-'));
+    for (const name of bundleFiles) copyFileSync(join(bundleDir, name), join(partial, name));
+    for (const name of names) writeFileSync(join(partial, name), files[name]!, { mode: 0o644 });
+    chmodSync(partial, 0o755);
+    try {
+      renameSync(partial, staged);
+    } catch (error) {
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(staged)) throw error;
+    }
+  }
+  return lambda.Code.fromAsset(staged);
 }

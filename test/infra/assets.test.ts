@@ -1,9 +1,11 @@
 // The functions' assets: the prebuilt bundles, and the receipt function's policy.json staged with
 // its bundle inside the cloud assembly. An earlier version staged the policy through fixed paths
 // in the system's temporary directory, where a concurrent synth of the same policy could truncate
-// the file between the hash and the copy and leave a corrupt asset cached under the right hash.
+// the file between the hash and the copy and leave a corrupt asset cached under the right hash;
+// the next used CDK's bundling, which left the asset world-writable and, when CDK skipped
+// bundling for the stack, recorded the bundle without policy.json under the real hash.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -23,8 +25,8 @@ function policyFile(text: string): string {
 }
 
 /** Synthesizes stacks each with a SesBouncer of the given policy; gives each receipt and delivery asset directory. */
-function synth(policies: string[], outdir = tempOutdir()) {
-  const app = new App({ outdir });
+function synth(policies: string[], outdir = tempOutdir(), context: Record<string, unknown> = {}) {
+  const app = new App({ outdir, context });
   const stacks = policies.map((policy, i) => {
     const stack = new Stack(app, `S${i}`, { env: { account: '111122223333', region: 'eu-west-1' } });
     return { stack, bouncer: new SesBouncer(stack, 'Bouncer', { policy, recipients: ['example.com'] }) };
@@ -60,7 +62,6 @@ describe('function assets', () => {
     expect(run.status).toBe(0);
     // tsx keeps its compile cache there; nothing else may be.
     expect(readdirSync(scratch).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
-    expect(run.stderr).toContain('Bundling asset S/Bouncer/Functions/Receipt');
   });
 
   test("the receipt asset is the bundle and the policy's JSON, written from memory; the delivery asset is the bundle alone", () => {
@@ -69,6 +70,22 @@ describe('function assets', () => {
     expect(readdirSync(receipt).sort()).toEqual(['index.js', 'index.js.map', 'policy.json']);
     expect(readFileSync(join(receipt, 'policy.json'), 'utf8')).toBe(JSON.stringify(loadPolicyFile(policy).document));
     expect(readdirSync(delivery).sort()).toEqual(['index.js', 'index.js.map']);
+  });
+
+  test('the staged asset is complete and the same when CDK skips bundling for the stack (cdk ls, cdk deploy -e Other)', () => {
+    const policy = policyFile('a');
+    const [bundled] = synth([policy]);
+    const [skipped] = synth([policy], tempOutdir(), { 'aws:cdk:bundling-stacks': ['SomeOtherStack'] });
+    expect(skipped!.receipt.split('asset.')[1]).toBe(bundled!.receipt.split('asset.')[1]);
+    expect(readdirSync(skipped!.receipt).sort()).toEqual(['index.js', 'index.js.map', 'policy.json']);
+  });
+
+  test('no asset directory is writable by others: a later synth reuses it as it is', () => {
+    const [{ receipt, delivery }] = synth([policyFile('a')]) as [{ receipt: string; delivery: string }];
+    for (const dir of [receipt, delivery]) {
+      expect(statSync(dir).mode & 0o022).toBe(0);
+      for (const name of readdirSync(dir)) expect(statSync(join(dir, name)).mode & 0o022).toBe(0);
+    }
   });
 
   test('the same policy makes the same asset; another policy another receipt asset, and the same delivery asset', () => {
