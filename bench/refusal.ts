@@ -15,7 +15,7 @@ import { SesBounceSender } from '../lambda/aws/ses.js';
 import { PolicyError } from '../lambda/core/errors.js';
 import { loadPolicyFile, type CompiledPolicy } from '../lambda/app/policy-loader.js';
 import { SesBouncerStack } from '../lib/stack.js';
-import { SynthPolicyError } from '../lib/synth-policy.js';
+import { SynthPolicyError } from '../lib/synth-policy-types.js';
 import { refuseAtSmtp } from '../local/pipeline.js';
 import { countingQueue, startMeteredEngines } from './metered.js';
 import { fmt, runAlone, type Bench } from './lib.js';

@@ -10,6 +10,6 @@ export { BouncerAlarms, BouncerDashboard, bouncerMetric, type BouncerAlarmsProps
 export { SesBouncerStack, type SesBouncerStackProps } from './stack.js';
 export { RuleSetActivation, type RuleSetActivationProps } from './rule-set-activation.js';
 export { RuleSetAudit, type RuleSetAuditProps } from './rule-set-audit.js';
-export { SynthPolicyError, type SynthPolicy } from './synth-policy.js';
+export { SynthPolicyError, type SynthPolicy } from './synth-policy-types.js';
 export { SesBouncerConfigError } from './errors.js';
 export { SesBouncerError } from '../lambda/core/errors.js';

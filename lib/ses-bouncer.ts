@@ -20,7 +20,8 @@ import { validateProps, type SesBouncerProps, type Settings } from './props.js';
 import { BouncerReceiptRule } from './receipt-rule.js';
 import { RuleSetActivation } from './rule-set-activation.js';
 import { RuleSetAudit } from './rule-set-audit.js';
-import { loadSynthPolicy, type SynthPolicy } from './synth-policy.js';
+import { loadSynthPolicy } from './synth-policy.js';
+import type { SynthPolicy } from './synth-policy-types.js';
 import type { CompiledPolicy } from '../lambda/app/policy-loader.js';
 
 export { METRICS_NAMESPACE, SERVICE_NAME };

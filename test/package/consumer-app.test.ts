@@ -3,7 +3,7 @@
 // declarations, and synthesized with a policy of its own. No esbuild, no Docker and none of this
 // repository's sources take part: the handlers are the prebuilt ones in the package.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import ts from 'typescript';
@@ -29,7 +29,10 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     // that the other test files, which read dist/handlers, never see a build half written), its
     // prepare script (`npm run build`) run by `npm pack` itself, with this repository's tools.
     const staging = join(dir, 'staging');
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
+    // Files only: a symlinked node_modules (a worktree sharing one) is not matched by .gitignore's `node_modules/`.
+    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => f !== '' && existsSync(join(ROOT, f)) && lstatSync(join(ROOT, f)).isFile());
     for (const file of files) {
       mkdirSync(dirname(join(staging, file)), { recursive: true });
       copyFileSync(join(ROOT, file), join(staging, file));
@@ -100,6 +103,9 @@ describe('npm install ses-bouncer, in a CDK app of its own', () => {
     const required = [...readFileSync(join(pkg, 'dist', 'lib', 'index.cjs'), 'utf8').matchAll(/\brequire\((['"])([^'"]+)\1\)/g)].map((m) => m[2]!);
     const packages = new Set([...Object.keys(repo.dependencies), ...Object.keys(repo.peerDependencies)]);
     expect(required.filter((name) => !name.startsWith('node:') && !packages.has(name.split('/').slice(0, name.startsWith('@') ? 2 : 1).join('/')))).toEqual([]);
+    // The API's declarations name only the packages a user installs with it: no dependency's types (zod's) in the user's compile.
+    const named = new Set(reachable(pkg, ['dist/lib/index.d.ts'], '.d.ts').flatMap((f) => [...readFileSync(join(pkg, f), 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)(['"])([^'".][^'"]*)\1/g)].map((m) => m[2]!.split('/')[0]!)));
+    expect([...named].filter((name) => !name.startsWith('node:')).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     const cjsDeclarations = reachable(pkg, ['dist/lib/index.d.cts'], '.d.cts');
     expect(cjsDeclarations.map((f) => f.replace(/\.d\.cts$/, '.d.ts'))).toEqual(reachable(pkg, ['dist/lib/index.d.ts'], '.d.ts'));
     expect(shipped.filter((f) => f.endsWith('.d.cts'))).toEqual(cjsDeclarations);
