@@ -3,8 +3,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicyFileLazily } from '../../lambda/app/policy-loader-lazy.js';
-import { parsePolicyWith, policyUsesRegex, parsePolicyText } from '../../lambda/core/policy-compiler.js';
+import { loadPolicyFileLazily, type LazyPolicyParts } from '../../lambda/app/policy-loader-lazy.js';
+import { parsePolicyWith } from '../../lambda/core/policy-compiler.js';
 import { PolicyError } from '../../lambda/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lazy-policy-'));
@@ -17,24 +17,44 @@ function policyFile(name: string, content: object | string): string {
 const plain = { version: 1, bounce, rules: [{ name: 'gone', when: { recipient: '*@example.com' }, then: 'bounce', bounceType: 'DoesNotExist' }] };
 const withRegex = { version: 1, bounce, rules: [{ name: 'r', when: { any: [{ header: { 'X-Spam': '^yes$' } }] }, then: 'drop' }] };
 
+/** The real parts, counting what the loader asks for. */
+function countingParts() {
+  const asked: string[] = [];
+  const parts: LazyPolicyParts = {
+    yaml: async () => (asked.push('yaml'), (await import('../../lambda/core/strict-yaml.js')).parseStrictYaml),
+    re2: async () => (asked.push('re2'), (await import('re2js')).RE2JS),
+  };
+  return { asked, parts };
+}
+
 describe('loadPolicyFileLazily (the receipt Lambda)', () => {
-  it('compiles a JSON policy without regexes, which needs no engine', async () => {
-    const policy = await loadPolicyFileLazily(policyFile('plain.json', plain));
+  it('compiles a JSON policy without regexes, asking for neither the YAML parser nor the RE2 engine', async () => {
+    const { asked, parts } = countingParts();
+    const policy = await loadPolicyFileLazily(policyFile('plain.json', plain), parts);
     expect(policy.rules).toHaveLength(1);
-    expect(policyUsesRegex(parsePolicyText(JSON.stringify(plain), { fileName: 'p.json', format: 'json' }))).toBe(false);
+    expect(asked).toEqual([]);
   });
 
   it('loads the RE2 engine for a policy with a nested regex condition, and validates it', async () => {
-    const policy = await loadPolicyFileLazily(policyFile('regex.json', withRegex));
+    const { asked, parts } = countingParts();
+    const policy = await loadPolicyFileLazily(policyFile('regex.json', withRegex), parts);
     expect(policy.rules[0]!.messageTest).toBeDefined();
+    expect(asked).toEqual(['re2']);
     await expect(loadPolicyFileLazily(policyFile('bad.json', { version: 1, bounce, rules: [{ name: 'r', when: { subject: '(' }, then: 'drop' }] }))).rejects.toMatchObject({
       issues: [{ path: 'rules[0].when.subject', message: expect.stringMatching(/^not an RE2 regular expression/) }],
     });
   });
 
-  it('reads a YAML policy, loading the YAML parser on demand', async () => {
-    const policy = await loadPolicyFileLazily(policyFile('policy.yaml', `version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com }\nrules:\n  - { name: all, then: drop }\n`));
+  it('reads a YAML policy, loading the YAML parser on demand (and no RE2 engine it does not need)', async () => {
+    const { asked, parts } = countingParts();
+    const policy = await loadPolicyFileLazily(policyFile('policy.yaml', `version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com }\nrules:\n  - { name: all, then: drop }\n`), parts);
     expect(policy.rules[0]!.then).toBe('drop');
+    expect(asked).toEqual(['yaml']);
+  });
+
+  it('loads the real parts by default', async () => {
+    const policy = await loadPolicyFileLazily(policyFile('regex.yaml', `version: 1\nbounce: { sender: m@example.com, reportingMta: mx.example.com }\nrules:\n  - { name: r, when: { subject: '^a+$' }, then: drop }\n`));
+    expect(policy.rules[0]!.messageTest).toBeDefined();
   });
 });
 
