@@ -1,6 +1,7 @@
 // The delivery promise under faults, end to end through the deployed handlers (quick mode:
 // the named scenarios and a few random schedules; `npm run chaos` runs many more, with hangs).
-// A failing random schedule prints its seed: `CHAOS_SEED=<seed> npm run chaos -- --schedules 1`.
+// A failing random schedule is named by its seed; replay it alone (without hangs, as here):
+// `node --import tsx test/chaos/run.ts --no-named --schedules 1 --seed <seed>`.
 import { failures } from './invariants.js';
 import { createRng } from './rng.js';
 import { NAMED, randomScenario, runScenario, type Scenario } from './scenarios.js';

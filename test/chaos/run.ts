@@ -87,10 +87,11 @@ function argument(name: string): string | undefined {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const firstSeed = argument('seed') === undefined ? chaosSeed() : Number(argument('seed'));
+  const hangs = process.argv.includes('--hangs');
   const summary = await runChaos({
     schedules: Number(argument('schedules') ?? 100),
     firstSeed,
-    hangs: process.argv.includes('--hangs'),
+    hangs,
     named: !process.argv.includes('--no-named'),
     progress: (line) => process.stdout.write(`${line}\n`),
   });
@@ -101,7 +102,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       `dead-lettered early ${summary.deadLetteredEarly}; UNKNOWN ${summary.unknown} (of which after a kill before any request: ${summary.unknownWithoutRequest}).\n`,
   );
   if (summary.failed.length > 0) {
-    process.stdout.write(`\n${summary.failed.length} failed: ${summary.failed.map((f) => f.name).join(', ')}\nReplay one: node --import tsx test/chaos/run.ts --no-named --schedules 1 --seed <seed>\n`);
+    // The same seed draws the same schedule only with the same --hangs (it widens the faults drawn from).
+    process.stdout.write(`\n${summary.failed.length} failed: ${summary.failed.map((f) => f.name).join(', ')}\nReplay one: node --import tsx test/chaos/run.ts --no-named --schedules 1${hangs ? ' --hangs' : ''} --seed <seed>\n`);
     process.exit(1);
   }
 }
