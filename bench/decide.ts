@@ -157,7 +157,7 @@ export const decideBench: Bench = {
     const naiveMs = median(timeRuns(quick ? 1 : 3, () => naiveSample.forEach((r) => naive(message, r))));
     const naiveRate = naiveSample.length / (naiveMs / 1000);
     // Both deciders must agree, or the comparison means nothing.
-    const disagreements = naiveSample.filter((r, i) => naive(message, r) !== decide(recordFor([r]), policy, now).recipients[0]!.action && i >= 0);
+    const disagreements = naiveSample.filter((r) => naive(message, r) !== decide(recordFor([r]), policy, now).recipients[0]!.action);
 
     const hostile = recordFor(['x@example.com'], `${'a'.repeat(40_000)}!`);
     const bombPolicy = loadPolicyFile(writeBombPolicy());
@@ -175,7 +175,8 @@ export const decideBench: Bench = {
         ['decisions/s, compiled, one recipient a record', fmt.int(singleRate), ''],
         ['decisions/s, same policy without the regex rules, one recipient a record', fmt.int(noRegexRate), '≥ 100,000'],
         ['decisions/s, naive rule-by-rule scan', fmt.int(naiveRate), ''],
-        ['compiled / naive', fmt.ratio(compiledRate / naiveRate), ''],
+        // Per recipient on both sides: one recipient a record (the naive scan is given the message view, so it does no more per message).
+        ['compiled (one recipient a record) / naive', fmt.ratio(singleRate / naiveRate), ''],
         ['naive decisions disagreeing with compiled', String(disagreements.length), '0'],
         ['40 KB hostile subject vs `^(a+)+$`, one decision', fmt.ms(hostileMs), '< 10 ms'],
         ['peak RSS, process holding the policy', fmt.mb(holding), '< 128 MB'],
