@@ -3,7 +3,7 @@
 // that the construct always deploys the code it was tested with. The runtime's Node.js, CJS,
 // minified, the AWS SDK bundled (docs/decisions.md 6), `module` before `main` so that esbuild takes
 // the SDK's ES builds and tree-shakes them, and a source map without sources for mapping a stack
-// offline (not enabled at run time: parsing it cost 25–60 ms of every cold start, measured).
+// offline (not enabled at run time, where Node.js would parse it at every cold start).
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -40,6 +40,14 @@ describe('ses-bouncer replay (npm start)', () => {
     expect(result.stdout.at(-1)).toMatch(/^19 recipients, 3 delivered, 9 dropped \(8 by a guard\), 7 bounced \(7 sent in 6 SendBounce calls, 0 throttled\)\. DSNs written to /);
   });
 
+  it('prints what the README shows for `npm start` (its "real, unedited run"), line for line: progress, then the table', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const block = /\$ npm start\n([\s\S]*?)\n```/.exec(readme)![1]!.split('\n');
+    // The README's run wrote to out/bounces at the default 1/s; this one to a temporary directory (wider DSN column), at 50/s.
+    const normalize = (line: string) => line.replaceAll(out, 'out/bounces').replaceAll(' at 50/s', ' at 1/s').replace(/-{20,}/g, '---').replace(/\s+/g, ' ').trim();
+    expect([...result.stderr, ...result.stdout].map(normalize).filter((line) => line !== '')).toEqual(block.map(normalize).filter((line) => line !== ''));
+  });
+
   it('writes the bounce a sender would receive: an RFC 3464 multipart/report that a MIME parser reads field by field', async () => {
     const eml = readFileSync(join(out, 'd1p9mixedrecipientsxxxxxxxxxxxxxxxxxxxxx.eml'), 'utf8');
     const email = await PostalMime.parse(eml);
