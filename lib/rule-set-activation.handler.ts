@@ -81,19 +81,39 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, api: Rul
   }
   // If the active set is one we activated before (a rename), the set to restore later is still the one before it.
   const previous = before?.activated && before.ruleSet === active ? before.previous : active;
-  // The deployment's own set, under its old name, is no one else's to protect.
-  if (active !== '' && !displace && before?.ruleSet !== active) {
+  // The deployment's own set, under its old name, is no one else's to protect: only if this
+  // resource activated it. A set that was active before the stack (existingRuleSet) is the user's.
+  const ours = before?.activated === true && before.ruleSet === active;
+  if (active !== '' && !displace && !ours) {
     throw new ActivationRefused(
       `rule set ${active} is the account's active one; activating ${ruleSet} would stop every rule of ${active} from running. ` +
         `Add the rule to ${active} instead (existingRuleSet), or set displaceActiveRuleSet to activate ${ruleSet} anyway.`,
     );
   }
-  await api.activate(ruleSet);
+  try {
+    await api.activate(ruleSet);
+  } catch (error) {
+    // SES may have made the change and lost the answer: put back what was active, so that a
+    // failed event leaves nothing unrecorded (the FAILED answer carries no state to undo it by).
+    await restore(api, active, log);
+    throw error;
+  }
   log(`activated rule set ${ruleSet}${active ? `, displacing ${active}` : ' (none was active)'}`);
   return {
     physicalResourceId: physicalId({ ruleSet, previous, activated: true }),
-    undo: () => api.activate(active),
+    undo: () => restore(api, active, log),
   };
+}
+
+/** Makes `name` the active set again ('' : none), saying so; a failure is logged and thrown, for the stack's events. */
+async function restore(api: RuleSetApi, name: string, log: (line: string) => void): Promise<void> {
+  try {
+    await api.activate(name);
+    log(`undone: rule set ${name || '(none)'} is active again`);
+  } catch (error) {
+    log(`could not make ${name || '(none)'} the active rule set again (${(error as Error).message}): check the account's active rule set`);
+    throw error;
+  }
 }
 
 async function onDelete(state: ActivationState | undefined, api: RuleSetApi, log: (line: string) => void): Promise<void> {
@@ -120,11 +140,31 @@ async function onDelete(state: ActivationState | undefined, api: RuleSetApi, log
 export type Respond = (event: CloudFormationCustomResourceEvent, body: string) => Promise<void>;
 
 const putResponse: Respond = async (event, body) => {
-  const response = await fetch(event.ResponseURL, { method: 'PUT', headers: { 'content-type': '' }, body, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(event.ResponseURL, { method: 'PUT', headers: { 'content-type': '' }, body, signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS) });
   if (!response.ok) throw new Error(`CloudFormation response failed: HTTP ${response.status}`);
 };
 
 const RESPONSE_ATTEMPTS = 4;
+const RESPONSE_TIMEOUT_MS = 10_000;
+/** The SES client's bounds: attempts a call, and each attempt's connection and request timeouts. */
+const SES_CALL = { maxAttempts: 3, connectionTimeoutMs: 2_000, requestTimeoutMs: 10_000 } as const;
+/** SES calls an event makes at most: read the active set, activate, put the previous back. */
+const SES_CALLS_PER_EVENT = 3;
+
+/**
+ * The longest one event can take, every call timing out to its last attempt (plus a second a
+ * call for the SDK's backoff): the function's timeout must exceed it, or Lambda could stop it
+ * between an activation and its answer or its undo (lib/rule-set-activation.ts).
+ */
+export const WORST_CASE_MS =
+  SES_CALLS_PER_EVENT * (SES_CALL.maxAttempts * (SES_CALL.connectionTimeoutMs + SES_CALL.requestTimeoutMs) + 1_000) +
+  RESPONSE_ATTEMPTS * RESPONSE_TIMEOUT_MS +
+  Array.from({ length: RESPONSE_ATTEMPTS - 1 }, (_, i) => responseBackoffMs(i + 1)).reduce((a, b) => a + b, 0);
+
+/** The wait after a failed answer to CloudFormation: 1 s, 2 s, 4 s. */
+function responseBackoffMs(failedAttempt: number): number {
+  return 1000 * 2 ** (failedAttempt - 1);
+}
 
 export interface HandlerDeps {
   readonly api: RuleSetApi;
@@ -162,7 +202,7 @@ export async function handle(event: CloudFormationCustomResourceEvent, context: 
       return;
     } catch (error) {
       if (attempt < RESPONSE_ATTEMPTS) {
-        await sleep(1000 * 2 ** (attempt - 1));
+        await sleep(responseBackoffMs(attempt));
         continue;
       }
       // CloudFormation never learns of the activation, and the physical id recording the set to
@@ -174,7 +214,10 @@ export async function handle(event: CloudFormationCustomResourceEvent, context: 
   }
 }
 
-const client = new SESClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
+const client = new SESClient({
+  maxAttempts: SES_CALL.maxAttempts,
+  requestHandler: { connectionTimeout: SES_CALL.connectionTimeoutMs, requestTimeout: SES_CALL.requestTimeoutMs, throwOnRequestTimeout: true },
+});
 
 export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
   const ruleSetName: unknown = event.ResourceProperties['RuleSetName'];

@@ -33,9 +33,15 @@ export class RuleSetActivation extends Construct {
       description: 'ses-bouncer: receipt rule set activation (CloudFormation custom resource)',
       roleDescription: 'ses-bouncer: activates the receipt rule set and restores the previous one on delete',
       memorySize: 256,
-      timeout: Duration.minutes(1),
+      // Longer than the handler's worst case (WORST_CASE_MS, about 2.5 minutes: every call timing
+      // out to its last attempt), so that Lambda never stops it between a change and its answer.
+      timeout: Duration.minutes(4),
       logRetention: props.logRetention,
     });
+    // Never run an event twice: a second run after an activation would find our set active and
+    // could no longer tell which set to restore (CloudFormation invokes asynchronously; Lambda's
+    // default is two retries).
+    bundled.function.configureAsyncInvoke({ retryAttempts: 0 });
     const sesPolicy = activeRuleSetPolicy(this, 'SesPolicy', bundled.role, ['ses:DescribeActiveReceiptRuleSet', 'ses:SetActiveReceiptRuleSet']);
     bundled.function.node.addDependency(sesPolicy);
     this.function = bundled.function;
@@ -43,7 +49,7 @@ export class RuleSetActivation extends Construct {
       serviceToken: bundled.function.functionArn,
       resourceType: 'Custom::SesActiveReceiptRuleSet',
       // CloudFormation waits this long for an answer, not its default hour: the handler answers
-      // within its 1-minute timeout or not at all.
+      // within its 4-minute timeout or not at all.
       serviceTimeout: Duration.minutes(5),
       properties: { RuleSetName: props.ruleSetName, DisplaceActiveRuleSet: String(props.displaceActiveRuleSet ?? false) },
     });

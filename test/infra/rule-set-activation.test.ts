@@ -24,6 +24,18 @@ class FakeSes implements RuleSetApi {
   }
 }
 
+/** SES that makes each activation but, once, loses its answer (a timeout after the request arrived). */
+class LossySes extends FakeSes {
+  #lost = false;
+  override async activate(name: string) {
+    await super.activate(name);
+    if (!this.#lost) {
+      this.#lost = true;
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    }
+  }
+}
+
 const base = { ServiceToken: 'x', ResponseURL: 'https://example.invalid', StackId: 's', RequestId: 'r', LogicalResourceId: 'l', ResourceType: 'Custom::SesActiveReceiptRuleSet' };
 const props = (name: string, displace = false) => ({ ServiceToken: 'x', RuleSetName: name, DisplaceActiveRuleSet: String(displace) });
 const create = (name: string, displace = false) => ({ ...base, RequestType: 'Create', ResourceProperties: props(name, displace) }) as CloudFormationCustomResourceEvent;
@@ -129,6 +141,43 @@ test('a rename (Update): the new set becomes active, the set to restore stays th
   expect(ses.activeSet).toBe('other');
   await run(remove('other', updated.PhysicalResourceId), ses);
   expect(ses.activeSet).toBe('old');
+});
+
+test("renaming away from a set that was active before the stack (existingRuleSet) displaces it only when told to: it is the user's", async () => {
+  const ses = new FakeSes('old');
+  const created = await run(create('old'), ses);
+  expect(parsePhysicalId(created.PhysicalResourceId)).toEqual({ ruleSet: 'old', previous: 'old', activated: false });
+  const refused = await run(update('ses-bouncer', created.PhysicalResourceId), ses);
+  expect(refused.Status).toBe('FAILED');
+  expect(refused.Reason).toContain('rule set old is the account');
+  expect(ses.activeSet).toBe('old');
+  const displaced = await run(update('ses-bouncer', created.PhysicalResourceId, true), ses);
+  expect(displaced.Status).toBe('SUCCESS');
+  expect(parsePhysicalId(displaced.PhysicalResourceId)).toEqual({ ruleSet: 'ses-bouncer', previous: 'old', activated: true });
+});
+
+test('SES makes the change but its answer is lost: the previous set is put back, the event fails, and the rollback finds nothing to undo', async () => {
+  const ses = new LossySes('old');
+  const failed = await run(create('ses-bouncer', true), ses);
+  expect(failed.Status).toBe('FAILED');
+  expect(ses.activeSet).toBe('old');
+  // CloudFormation rolls the failed Create back with a Delete of its placeholder id.
+  expect((await run(remove('ses-bouncer', failed.PhysicalResourceId), ses)).Status).toBe('SUCCESS');
+  expect(ses.activeSet).toBe('old');
+  ses.deleteRuleSet('ses-bouncer');
+});
+
+test('an Update whose activation answer is lost puts the set before it back, so the rollback Update keeps what was recorded', async () => {
+  const ses = new FakeSes('old');
+  const created = await run(create('ses-bouncer', true), ses);
+  const lossy = new LossySes('ses-bouncer', ses.sets);
+  const failed = await run(update('other', created.PhysicalResourceId), lossy);
+  expect(failed.Status).toBe('FAILED');
+  expect(lossy.activeSet).toBe('ses-bouncer');
+  const rolledBack = await run(update('ses-bouncer', created.PhysicalResourceId), lossy);
+  expect(rolledBack.PhysicalResourceId).toBe(created.PhysicalResourceId);
+  await run(remove('ses-bouncer', created.PhysicalResourceId), lossy);
+  expect(lossy.activeSet).toBe('old');
 });
 
 test('an Update that changes nothing keeps the recorded state', async () => {

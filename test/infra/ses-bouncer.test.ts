@@ -7,6 +7,7 @@ import { SEND_CUTOFF_MS } from '../../lambda/core/window.js';
 import { Match } from 'aws-cdk-lib/assertions';
 import { appFromContext } from '../../lib/app.js';
 import { loadPolicyFile } from '../../lambda/app/policy-loader.js';
+import { WORST_CASE_MS } from '../../lib/rule-set-activation.handler.js';
 import { actions, iamStatements, logicalIds, synthesize, tempOutdir, type Synthesized } from './support.js';
 
 const ACCOUNT = '111122223333';
@@ -264,6 +265,12 @@ describe('functions', () => {
 describe('rule set activation', () => {
   test('a custom resource with the rule set, the explicit permission to displace, and a 5-minute service timeout', () => {
     synth.template.hasResourceProperties('Custom::SesActiveReceiptRuleSet', { RuleSetName: 'ses-bouncer', DisplaceActiveRuleSet: 'true', ServiceTimeout: '300' });
+  });
+
+  test('its function runs each event once (no asynchronous retries) and outlasts the handler\'s worst case', () => {
+    const fn = id(bouncer.activation!.function as never);
+    expect(synth.json.Resources[fn]!.Properties.Timeout * 1000).toBeGreaterThan(WORST_CASE_MS);
+    synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: fn }, MaximumRetryAttempts: 0 });
   });
 
   test('created after the rule, so that it is deleted (and the previous set restored) before the rule set goes', () => {
