@@ -188,7 +188,9 @@ async function attempt(job: BounceJob, group: readonly string[], record: SQSReco
       if (attempts >= maxAttempts(deps)) {
         await lookAtHeld(job, claims, run);
         // Parked whole: its other groups go with it ('carried' ends the job here).
-        return carried(await deadLetter(JSON.stringify({ ...job, ...(notes.length > 0 && { notes }) }), `${attempts} attempts failed: ${outcome.error}`, run));
+        const parked = await deadLetter(JSON.stringify({ ...job, ...(notes.length > 0 && { notes }) }), `${attempts} attempts failed: ${outcome.error}`, run);
+        // Not parked: its notes (recipients never sent) must not go with this attempt, or a later one would take them for doubtful.
+        return carried(parked === 'hand-back' && notes.length > 0 ? await carry(job, notes, run) : parked);
       }
     } else {
       count(outcome, won.length, job, deps);

@@ -458,6 +458,26 @@ describe('faults found by review', () => {
     expect(pipeline.ses.accepted.map((a) => a.request.BouncedRecipientInfoList.map((i) => i.Recipient))).toEqual([['ghost@example.com'], ['other@example.com']]);
   });
 
+  it('a job whose attempts are spent and that cannot be parked keeps its notes: a recipient never sent does not become UNKNOWN', async () => {
+    for (const deadLetters of [undefined, { deadLetter: () => Promise.reject(new Error('SQS 500')) }]) {
+      const event = recentEvent({ recipients: ['ghost1@example.com', 'ghost2@example.com'] });
+      await receive(event, pipeline.receiptDeps());
+      const job = pipeline.queue.sent.at(-1)!;
+      // ghost2's claim lands after its client gave up; ghost1's SendBounce fails, the job's last counted attempt.
+      let late = false;
+      const client = faultyClient((command) => (isClaim(command) && JSON.stringify(command.input['Key']).includes('ghost2') && !late && (late = true) ? 'late' : 'pass'));
+      pipeline.ses.failNext('http500');
+      await deliver({ Records: [sqsRecord(job)] }, pipeline.deliverDeps({ ledger: new DynamoDbLedger(client, pipeline.tableName), maxSendsPerAttempt: 1, maxAttempts: 1, deadLetters }), () => 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the late claim lands: SENDING, by an attempt that sent nothing to ghost2
+      // The job comes back (carrying its note) to another container, after the attempt's window.
+      const later = () => new Date(Date.now() + 6 * 60_000);
+      await deliver({ Records: [sqsRecord(pipeline.queue.sent.at(-1)!, 2)] }, pipeline.deliverDeps({ notes: new PendingNotes(), maxAttempts: 5, clock: later }), () => 60_000);
+      const ghost2 = (await pipeline.ledger.get(messageIdOf(event), ['ghost2@example.com'])).get('ghost2@example.com');
+      expect({ deadLetters: deadLetters === undefined ? 'none' : 'failing', state: ghost2?.state }).not.toEqual({ deadLetters: deadLetters === undefined ? 'none' : 'failing', state: LedgerState.Unknown });
+    }
+    expect(pipeline.metrics.get('Unknown')).toBe(0);
+  });
+
   it('without a dead-letter queue, a job whose own attempts are spent goes back to the queue (its redrive policy parks it), never dropped', async () => {
     const event = recentEvent({ recipients: ['ghost@example.com'] });
     await receive(event, pipeline.receiptDeps());
