@@ -2,7 +2,7 @@
 import { runCli } from '../cli/main.js';
 
 // The CLI only talks to local engines; the SDK's notice about Node.js 20 support (the Lambda
-// runs on 22) would bury the output of `npm start` on a Node.js 20 machine.
+// runs on 24) would bury the output of `npm start` on a Node.js 20 machine.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const io = {

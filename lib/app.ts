@@ -42,9 +42,12 @@ export const CONTEXT_KEYS = [
 
 type Context = (key: string) => unknown;
 
+/** Context keys the CDK CLI itself writes without a `:` or `@` (`cdk acknowledge N` writes this one into cdk.context.json). */
+const CDK_CLI_KEYS: readonly string[] = ['acknowledged-issue-numbers'];
+
 /** The keys of a context that are neither the app's nor CDK's own: a typo (`policy` for `policyFile`) would otherwise be ignored. */
 export function unknownContextKeys(keys: readonly string[]): string[] {
-  return keys.filter((key) => !key.includes(':') && !key.startsWith('@') && !(CONTEXT_KEYS as readonly string[]).includes(key));
+  return keys.filter((key) => !key.includes(':') && !key.startsWith('@') && !CDK_CLI_KEYS.includes(key) && !(CONTEXT_KEYS as readonly string[]).includes(key));
 }
 
 export function bouncerPropsFromContext(context: Context, cwd = process.cwd()): SesBouncerProps {
@@ -124,7 +127,8 @@ export function appFromContext(options: AppOptions = {}): { app: App; stack: Ses
   const { nag = true, ...appProps } = options;
   const app = new App(appProps);
   const context: Context = (key) => app.node.tryGetContext(key);
-  const unknown = unknownContextKeys(Object.keys({ ...appProps.context, ...contextFromEnvironment() }));
+  // All of it: the app's props, cdk.json, cdk.context.json and `-c` (which the CLI passes in CDK_CONTEXT_JSON or its overflow file).
+  const unknown = unknownContextKeys(Object.keys(app.node.getAllContext() as Record<string, unknown>));
   if (unknown.length > 0) {
     throw new SesBouncerConfigError('invalid cdk.json context', unknown.map((key) => `context ${key}: not a setting (the settings: ${CONTEXT_KEYS.join(', ')})`));
   }
@@ -141,11 +145,3 @@ export function appFromContext(options: AppOptions = {}): { app: App; stack: Ses
   return { app, stack };
 }
 
-/** Context given on the command line (`cdk synth -c key=value`) reaches the app through CDK_CONTEXT_JSON. */
-function contextFromEnvironment(): Record<string, unknown> {
-  try {
-    return JSON.parse(process.env['CDK_CONTEXT_JSON'] ?? '{}') as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-}

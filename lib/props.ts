@@ -4,7 +4,7 @@ import type * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { PACING_MARGIN } from '../lambda/app/pacer.js';
 import { attemptReserveMs } from '../lambda/app/time-budget.js';
-import { SES_RECEIVING_QUOTAS, splitIntoRules, type AcceptSet } from '../lambda/core/ses-recipients.js';
+import { SES_NAME, SES_RECEIVING_QUOTAS, splitIntoRules, type AcceptSet } from '../lambda/core/ses-recipients.js';
 import { SesBouncerConfigError } from './errors.js';
 
 export interface SesBouncerProps {
@@ -196,8 +196,6 @@ export interface ValidationContext {
   readonly indentedTemplate?: boolean;
 }
 
-/** SES rule and rule set names: letters, digits, '.', '_', '-'; start and end with a letter or digit; at most 64 (SES API Reference, ReceiptRule.Name). */
-const SES_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
 const RECIPIENT = /^[^\s@]*@?[^\s@]+$/;
 
 /** One check of the props: the problem, naming the prop, or undefined. */
@@ -240,7 +238,6 @@ const RULES: readonly Rule[] = [
       ? `ruleName: ${JSON.stringify(s.ruleName)} leaves no room for the names of the ${s.ruleRecipients.length} rules accept needs (${longest} is over 64 characters)`
       : undefined;
   },
-  (p) => (typeof p.policy !== 'string' || p.policy.trim() === '' ? 'policy: a policy file is required' : undefined),
   (p, s) =>
     ([['ruleSetName', s.ruleSetName], ['ruleName', s.ruleName], ['after', p.after]] as const).flatMap(([prop, name]) =>
       name !== undefined && !SES_NAME.test(name)

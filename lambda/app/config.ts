@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { Disposition, STOP_DISPOSITIONS, type StopDisposition } from '../core/disposition.js';
 import { ConfigError } from '../core/errors.js';
 import { issueMessage } from '../core/issues.js';
+import { SES_NAME } from '../core/ses-recipients.js';
 
 // The handlers' environment (README "Handler environment"), read once and checked, so a missing setting is one clear
 // error at start-up instead of a failure on the first message.
@@ -28,7 +29,7 @@ const DeliverEnv = z.object({
   BOUNCE_DEAD_LETTER_QUEUE_URL: z.optional(QueueUrl),
 });
 
-const SesName = z.string().check(z.regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/, 'not an SES rule or rule set name'));
+const SesName = z.string().check(z.regex(SES_NAME, 'not an SES rule or rule set name'));
 
 const AuditEnv = z.object({
   RULE_SET_NAME: SesName,

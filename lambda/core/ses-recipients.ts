@@ -10,6 +10,9 @@ import { canonicalDomain } from './recipient.js';
 // and the decisions use this same reading of them, so that what `decide` calls refused is what
 // SES refuses.
 
+/** SES rule and rule set names: letters, digits, '.', '_', '-'; start and end with a letter or digit; at most 64 (SES API Reference, ReceiptRule.Name). */
+export const SES_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
+
 /**
  * SES email-receiving quotas (SES Developer Guide, "Service quotas for Amazon SES": receipt
  * rules per rule set 200, not adjustable; recipients per receipt rule 100; actions per rule 10).

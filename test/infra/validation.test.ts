@@ -242,6 +242,19 @@ describe('cdk.json context', () => {
     expect(() => appFromContext({ outdir: mkdtempSync(join(tmpdir(), 'ctx-')), context: { policy: 'examples/policy.yaml' } })).toThrow(/context policy: not a setting/);
   });
 
+  test("the CDK CLI's own keys pass (cdk acknowledge writes acknowledged-issue-numbers into cdk.context.json); a typo given with -c is named", () => {
+    const outdir = () => mkdtempSync(join(tmpdir(), 'ctx-'));
+    expect(() => appFromContext({ outdir: outdir(), nag: false, context: { 'acknowledged-issue-numbers': [34892], 'aws:cdk:bundling-stacks': [] } })).not.toThrow();
+    const before = process.env['CDK_CONTEXT_JSON'];
+    process.env['CDK_CONTEXT_JSON'] = JSON.stringify({ polcyFile: 'examples/policy.yaml' });
+    try {
+      expect(() => appFromContext({ outdir: outdir(), nag: false })).toThrow(/context polcyFile: not a setting/);
+    } finally {
+      if (before === undefined) delete process.env['CDK_CONTEXT_JSON'];
+      else process.env['CDK_CONTEXT_JSON'] = before;
+    }
+  });
+
   test('bad values name their key', () => {
     expect(() => bouncerPropsFromContext(context({ activateRuleSet: 'yes', sendRatePerSecond: 'fast', recipients: 5 }))).toThrow(/context activateRuleSet: /);
     expect(() => bouncerPropsFromContext(context({ recipients: 5 }))).toThrow(/context recipients: /);
