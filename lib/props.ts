@@ -127,7 +127,7 @@ export interface SesBouncerProps {
 
   /**
    * Timeout of the delivery function; long enough for one delivery attempt at `sendRatePerSecond`
-   * (31 s at 1/s). The queue's visibility timeout is six times this, and its redrive policy
+   * (33 s at 1/s). The queue's visibility timeout is six times this, and its redrive policy
    * allows more receives than fit in the 24 h SendBounce window, so that only the delivery
    * function dead-letters a job, once the job's own attempts are spent (docs/delivery.md).
    * @default Duration.seconds(60)

@@ -26,8 +26,11 @@ export const ATTEMPT_WINDOW_MS = 25_000;
 /** Pause before a failed ledger write is tried once more in the invocation. */
 export const LEDGER_RETRY_PAUSE_MS = 200;
 
-/** After an attempt's last send: record the outcome (a write tried twice, a read on conflict), or queue it as a note. */
-export const RECORD_RESERVE_MS = 3 * LEDGER_CALL_MS + LEDGER_RETRY_PAUSE_MS + QUEUE_CALL_MS + 1_000;
+/**
+ * After an attempt's last send: record the outcome (a write and, on conflict, a read; the pair
+ * tried twice, with a pause), or queue it as a note.
+ */
+export const RECORD_RESERVE_MS = 2 * (2 * LEDGER_CALL_MS) + LEDGER_RETRY_PAUSE_MS + QUEUE_CALL_MS + 1_000;
 
 /** An attempt claims its recipients this long before its pacer slot at the earliest (a claim takes milliseconds). */
 export const CLAIM_LEAD_MS = 200;

@@ -300,12 +300,12 @@ describe('delivery outcomes', () => {
   it('hands the job back uncounted when the next call would not fit the attempt (defect: given up inside a backoff)', async () => {
     const id = await queueOne();
     pipeline.ses.failNext('throttle');
-    // A pacer whose backoff after the throttle is 8 s: with 25 s left the attempt starts (it
-    // needs 24.2), but 8 s of backoff and another 10 s call do not fit its 14.8 s window.
+    // A pacer whose backoff after the throttle is 8 s: with 27 s left the attempt starts (it
+    // needs 26.2), but 8 s of backoff and another 10 s call do not fit its 14.8 s window.
     let backedOff = false;
     const pacer = { wait: async () => undefined, started: () => undefined, answered: () => undefined, backOff: () => void (backedOff = true), delay: () => (backedOff ? 8_000 : 0) };
     const started = Date.now();
-    const response = await deliver({ Records: [sqsRecord(pipeline.queue.sent[0]!)] }, pipeline.deliverDeps({ pacer }), () => 25_000 - (Date.now() - started));
+    const response = await deliver({ Records: [sqsRecord(pipeline.queue.sent[0]!)] }, pipeline.deliverDeps({ pacer }), () => 27_000 - (Date.now() - started));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
     expect(pipeline.ses.stats.requests).toBe(1);
     expect(await stateOf(id)).toMatchObject({ state: LedgerState.Ready, attempts: 0 });

@@ -4,7 +4,7 @@ import { jest } from '@jest/globals';
 import type { SQSRecord } from 'aws-lambda';
 import { deliver } from '../../lambda/app/deliver.js';
 import type { Attempt, BounceRecord, Ledger } from '../../lambda/app/ports.js';
-import { attemptReserveMs, RECORD_RESERVE_MS, SEND_CALL_MS } from '../../lambda/app/time-budget.js';
+import { attemptReserveMs, LEDGER_CALL_MS, LEDGER_RETRY_PAUSE_MS, QUEUE_CALL_MS, RECORD_RESERVE_MS, SEND_CALL_MS } from '../../lambda/app/time-budget.js';
 import { silentLogger } from '../support/pipeline.js';
 import { MemoryMetrics } from '../../lambda/app/telemetry.js';
 
@@ -52,4 +52,48 @@ it('starts the first SendBounce only if it ends inside the attempt window and be
   // No call of the attempt may still be running after its deadline (docs/delivery.md), nor eat the recording reserve.
   expect(sendStart + SEND_CALL_MS).toBeLessThanOrEqual(attempt!.deadline);
   expect(sendStart + SEND_CALL_MS).toBeLessThanOrEqual(end - RECORD_RESERVE_MS);
+});
+
+it('records a sent outcome before the invocation ends, however slow DynamoDB: the write and its read-back tried twice, then the job requeued with it', async () => {
+  let now = 1_000_000;
+  const spy = jest.spyOn(Date, 'now').mockImplementation(() => now);
+  let settles = 0;
+  let requeuedAt = 0;
+  const ledger = {
+    claim: async (_m: string, list: readonly string[]) => {
+      now += 2 * LEDGER_CALL_MS; // the claim write and its read-back, each at its bound
+      return new Map(list.map((r) => [r, { won: true as const }]));
+    },
+    // The outcome write fails its condition and the read-back times out, each at its bound; then the pause, and again.
+    settle: async () => {
+      settles += 1;
+      now += 2 * LEDGER_CALL_MS + (settles === 2 ? LEDGER_RETRY_PAUSE_MS : 0);
+      throw Object.assign(new Error('timed out'), { name: 'TimeoutError' });
+    },
+    release: async () => 0,
+  } as unknown as Ledger;
+  const job = {
+    version: 2, jobId: 'J', messageId: 'm', receiptTime: new Date(now).toISOString(),
+    sendBounce: {
+      OriginalMessageId: 'm', BounceSender: 'mailer-daemon@example.com', Explanation: 'x',
+      MessageDsn: { ReportingMta: 'dns; mx', ArrivalDate: new Date(now).toISOString() },
+      BouncedRecipientInfoList: [{ Recipient: 'r0@example.com', BounceType: 'DoesNotExist', RecipientDsnFields: { FinalRecipient: 'r0@example.com', Action: 'failed', RemoteMta: 'dns; mx', Status: '5.1.1', DiagnosticCode: 'smtp; 550', LastAttemptDate: new Date(now).toISOString() } }],
+    },
+  };
+  const end = now + attemptReserveMs(0); // just enough time for one attempt, as planned
+  await deliver(
+    { Records: [{ messageId: 'q1', body: JSON.stringify(job), attributes: {} } as unknown as SQSRecord] },
+    {
+      ledger, logger: silentLogger, metrics: new MemoryMetrics(),
+      pacer: { delay: () => 0, wait: async () => undefined, started: () => undefined, answered: () => undefined, backOff: () => undefined },
+      sender: { send: async () => { now += SEND_CALL_MS; return { kind: 'sent', bounceMessageId: 'b1' }; } },
+      requeue: { enqueue: async () => { now += QUEUE_CALL_MS; requeuedAt = now; } },
+      clock: () => new Date(now),
+    },
+    () => end - now,
+  );
+  spy.mockRestore();
+  expect(settles).toBe(2);
+  expect(requeuedAt).toBeGreaterThan(0);
+  expect(requeuedAt).toBeLessThanOrEqual(end);
 });
