@@ -30,8 +30,13 @@ export function canonicalDomain(raw: string): string {
 
 // RFC 5321 §4.5.3.1.1 (local part ≤ 64 octets) and §4.5.3.1.2 (domain ≤ 255 octets; 253 in its
 // textual form without the root dot, RFC 1035 §2.3.4).
-const MAX_LOCAL_OCTETS = 64;
+export const MAX_LOCAL_OCTETS = 64;
 const MAX_DOMAIN_OCTETS = 253;
+
+/** Whether a local part breaks RFC 5321 §4.1.2's Dot-string: a dot at either end, or two in a row. */
+export function breaksDotString(local: string): boolean {
+  return /^\.|\.$|\.\./.test(local);
+}
 /** A local part SES's SendBounce takes: printable ASCII without space, quotes, brackets or '@'. */
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$/;
 /** An LDH label (RFC 1035 §2.3.1, RFC 5890 §2.3.1): 1–63 letters, digits, hyphens, no hyphen at either end. */
@@ -48,6 +53,7 @@ export function recipientProblem(canonical: string): string | undefined {
   const domain = canonical.slice(at + 1);
   if (local === '') return 'empty local part';
   if (!LOCAL_PART.test(local)) return 'local part is not plain ASCII without spaces or quotes';
+  if (breaksDotString(local)) return 'local part has a dot at either end or two in a row';
   if (local.length > MAX_LOCAL_OCTETS) return `local part longer than ${MAX_LOCAL_OCTETS} octets`;
   if (domain.length > MAX_DOMAIN_OCTETS) return `domain longer than ${MAX_DOMAIN_OCTETS} octets`;
   const labels = domain.split('.');

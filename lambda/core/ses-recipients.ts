@@ -1,6 +1,6 @@
 import type { ParsedAddress } from './address.js';
 import { parseAddressPattern, type AddressPattern } from './patterns.js';
-import { canonicalDomain } from './recipient.js';
+import { breaksDotString, canonicalDomain, MAX_LOCAL_OCTETS } from './recipient.js';
 
 // What SES itself accepts at RCPT TO. An address that no receipt rule of the active rule set
 // lists is answered 550 5.1.1 during the SMTP conversation, recipient by recipient; a rule's
@@ -203,8 +203,6 @@ function domainProblem(domain: string): string | undefined {
 }
 
 const LIST_REFERENCE = /^@list:[A-Za-z0-9_.-]+$/;
-// RFC 5321 §4.5.3.1.1.
-const MAX_LOCAL_OCTETS = 64;
 
 /**
  * Why an `accept` entry is not something a receipt rule can list, or undefined when it is one
@@ -239,8 +237,7 @@ export function expressibleProblem(pattern: AddressPattern): string | undefined 
       // SES does not support SMTPUTF8 (RFC 6531; SES API Reference, Destination): such an address never arrives.
       if (/[^\x21-\x7e]/.test(pattern.base)) return 'a non-ASCII local part: SES does not support SMTPUTF8 (RFC 6531), so no such address can arrive';
       if (pattern.base.length > MAX_LOCAL_OCTETS) return `a local part longer than ${MAX_LOCAL_OCTETS} octets (RFC 5321 §4.5.3.1.1)`;
-      // RFC 5321 §4.1.2 Dot-string: no dot at either end, no two in a row.
-      if (/^\.|\.$|\.\./.test(pattern.base)) return 'not a valid local part: a dot at either end or two in a row (RFC 5321 §4.1.2)';
+      if (breaksDotString(pattern.base)) return 'not a valid local part: a dot at either end or two in a row (RFC 5321 §4.1.2)';
       // A local part that starts with '+' has no base for SES's tag matching to fall back on.
       if (pattern.base.startsWith('+')) return "a local part that starts with '+': SES reads what follows a '+' as a tag";
       return domainProblem(pattern.domain);

@@ -90,12 +90,12 @@ describe('receipt → queue → delivery', () => {
   });
 
   it('bounces the valid recipients of a message whose other recipients SES could not take', async () => {
-    const event = recentEvent({ recipients: ['"john doe"@example.com', 'ghost@example.com', 'jöhn@example.com'] });
+    const event = recentEvent({ recipients: ['"john doe"@example.com', 'ghost@example.com', 'jöhn@example.com', 'a..b@example.com'] });
     expect(await receive(event, pipeline.receiptDeps())).toEqual({ disposition: 'STOP_RULE_SET' });
     await pipeline.drain();
     expect(pipeline.ses.accepted.map((a) => a.request.BouncedRecipientInfoList.map((i) => i.Recipient))).toEqual([['ghost@example.com']]);
     expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Sent });
-    expect(pipeline.metrics.get('Guarded.invalid-recipient')).toBe(2);
+    expect(pipeline.metrics.get('Guarded.invalid-recipient')).toBe(3);
   });
 
   it('sends one SendBounce for 20 concurrent duplicate invocations, each answering the same disposition', async () => {
