@@ -74,7 +74,13 @@ type JobResult =
   /** Finished with here: SQS may delete the message (sent, settled, requeued, dead-lettered). */
   | 'done'
   /** Handed back: SQS redelivers it after the visibility timeout; the rest of the batch follows it back. */
-  | 'hand-back';
+  | 'hand-back'
+  /**
+   * Handed back alone: a job that cannot go on and could not be parked. The jobs after it go on,
+   * or each time it came back they would come back with it, their receive counts rising with
+   * its own, until the queue's redrive parked them too, unsent.
+   */
+  | 'hand-back-alone';
 
 interface Run {
   readonly deps: DeliverDeps;
@@ -109,8 +115,9 @@ export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeM
   };
   let handingBack = false;
   for (const record of event.Records) {
-    if (!handingBack && (await deliverJob(record, run)) === 'hand-back') handingBack = true;
-    if (handingBack) run.failed.add(record.messageId);
+    const result: JobResult = handingBack ? 'hand-back' : await deliverJob(record, run);
+    if (result === 'hand-back') handingBack = true;
+    if (result !== 'done') run.failed.add(record.messageId);
   }
   await Promise.all(run.recording);
   if (run.failed.size > 0) deps.metrics.count(MetricName.Retried, run.failed.size);
@@ -141,6 +148,7 @@ async function deliverJob(record: SQSRecord, run: Run): Promise<JobResult> {
     const outcome = await attempt(job, group, record, run);
     // A group carried back with notes: the requeued copy now holds the whole job.
     if (outcome === 'carried') return 'done';
+    if (outcome === 'hand-back-alone') return outcome;
     if (outcome === 'hand-back') result = 'hand-back';
   }
   return result;
@@ -190,7 +198,7 @@ async function attempt(job: BounceJob, group: readonly string[], record: SQSReco
         // Parked whole: its other groups go with it ('carried' ends the job here).
         const parked = await deadLetter(JSON.stringify({ ...job, ...(notes.length > 0 && { notes }) }), `${attempts} attempts failed: ${outcome.error}`, run);
         // Not parked: its notes (recipients never sent) must not go with this attempt, or a later one would take them for doubtful.
-        return carried(parked === 'hand-back' && notes.length > 0 ? await carry(job, notes, run) : parked);
+        return carried(parked === 'hand-back-alone' && notes.length > 0 ? await carry(job, notes, run) : parked);
       }
     } else {
       count(outcome, won.length, job, deps);
@@ -417,7 +425,7 @@ async function deadLetter(body: string, reason: string, run: Run): Promise<JobRe
     // Nothing is dropped: the queue's own redrive policy parks it in the end.
     deps.logger.error('job cannot go on and no dead-letter queue is configured: handing it back', { reason, body: body.slice(0, 10_000) });
     deps.metrics.count(MetricName.Errors);
-    return 'hand-back';
+    return 'hand-back-alone';
   }
   try {
     await deps.deadLetters.deadLetter(body, reason);
@@ -427,7 +435,7 @@ async function deadLetter(body: string, reason: string, run: Run): Promise<JobRe
   } catch (error) {
     deps.logger.error('cannot move the job to the dead-letter queue: handing it back', { reason, error: error as Error });
     deps.metrics.count(MetricName.Errors);
-    return 'hand-back';
+    return 'hand-back-alone';
   }
 }
 

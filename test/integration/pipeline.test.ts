@@ -478,6 +478,20 @@ describe('faults found by review', () => {
     expect(pipeline.metrics.get('Unknown')).toBe(0);
   });
 
+  it('a job that cannot go on and cannot be parked goes back alone: the jobs after it in the batch are sent, not taken to the redrive with it', async () => {
+    for (const [poison, deadLetters] of [['poison-1', undefined], ['poison-2', { deadLetter: () => Promise.reject(new Error('SQS 500')) }]] as const) {
+      // An unreadable job first in the one FIFO group, then a good one.
+      await pipeline.queue.enqueue({ version: 1, jobId: poison, messageId: 'x', sendBounce: { BouncedRecipientInfoList: [] } } as unknown as BounceJob);
+      const event = recentEvent({ recipients: ['ghost@example.com'] });
+      expect(await receive(event, pipeline.receiptDeps())).toEqual({ disposition: 'STOP_RULE_SET' });
+      await pipeline.drain(pipeline.deliverDeps({ deadLetters }));
+      expect(await stateOf(messageIdOf(event))).toMatchObject({ state: LedgerState.Sent });
+      // Only the unreadable job reached the queue's redrive.
+      expect(pipeline.queue.deadLetters.map((d) => (JSON.parse(d.body) as { jobId: string }).jobId)).toEqual([poison]);
+      pipeline.queue.deadLetters.length = 0;
+    }
+  });
+
   it('without a dead-letter queue, a job whose own attempts are spent goes back to the queue (its redrive policy parks it), never dropped', async () => {
     const event = recentEvent({ recipients: ['ghost@example.com'] });
     await receive(event, pipeline.receiptDeps());
