@@ -30,7 +30,7 @@ export function runCheck(file: string, io: CliIo, recipients?: readonly string[]
 }
 
 /** `accept: 3 addresses, 1 domain, 1 subdomain pattern → 5 receipt rule recipients in 1 receipt rule (…)`. */
-export function describeAccept(accept: AcceptSet): string {
+function describeAccept(accept: AcceptSet): string {
   const { addresses, domains, subdomains, redundant } = accept.counts;
   const { recipientsPerRule, rulesPerRuleSet } = SES_RECEIVING_QUOTAS;
   return (

@@ -9,7 +9,7 @@ import { ExitCode, UsageError, type CliIo } from './io.js';
 /** replay's defaults: the examples of a checkout (`npm start`). */
 const REPLAY_EXAMPLES = { policy: 'examples/policy.yaml', events: 'examples/events' } as const;
 
-export const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES, safely.
+const USAGE = `ses-bouncer — bounce unwanted inbound mail on Amazon SES, safely.
 
 Usage:
   ses-bouncer check [--recipients R,R...] POLICY

@@ -54,7 +54,7 @@ function readEvents(paths: readonly string[]): { events: ReplayEvent[]; unreadab
 const COLUMNS = ['EVENT', 'RECIPIENT', 'ACTION', 'RULE / GUARD', 'BOUNCE', 'DSN'] as const;
 const MAX_CELL = 48;
 
-export function renderTable(rows: readonly ReplayRow[]): string[] {
+function renderTable(rows: readonly ReplayRow[]): string[] {
   const cells = rows.map((row) => [row.source.replace(/\.json$/, ''), row.recipient, row.action, row.ruleOrGuard, row.bounce ?? '-', row.dsnPath ?? '-'].map(fit));
   const widths = COLUMNS.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
   const line = (values: readonly string[]) => values.map((value, column) => value.padEnd(widths[column]!)).join('  ').trimEnd();

@@ -15,7 +15,7 @@ export interface AppOptions extends AppProps {
   readonly nag?: boolean;
 }
 
-export const CONTEXT_DEFAULTS = {
+const CONTEXT_DEFAULTS = {
   stackName: 'SesBouncer',
   domain: 'example.com',
   policyFile: 'examples/policy.yaml',
@@ -30,7 +30,7 @@ export const CONTEXT_DEFAULTS = {
 } as const;
 
 /** Every context key the app reads; any other (but CDK's own, with ':' or '@') is a mistake worth naming. */
-export const CONTEXT_KEYS = [
+const CONTEXT_KEYS = [
   ...Object.keys(CONTEXT_DEFAULTS),
   'recipients',
   'after',

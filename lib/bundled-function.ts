@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { handlerBundleDir, LAMBDA_RUNTIME, type HandlerName } from './handlers.js';
 
 /** The Lambda runtime of every function (lib/handlers.ts LAMBDA_RUNTIME, which the bundles are built for). */
-export const RUNTIME = new lambda.Runtime(LAMBDA_RUNTIME, lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true });
+const RUNTIME = new lambda.Runtime(LAMBDA_RUNTIME, lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true });
 
 export interface BundledFunctionProps {
   /** The prebuilt handler (lib/handlers.ts). */

@@ -181,7 +181,7 @@ const TEMPLATE_FIXED_BYTES = 40_000;
 const TEMPLATE = { unindented: { perRecipient: 3, perRule: 600 }, indented: { perRecipient: 12, perRule: 1_500 } } as const;
 
 /** The bytes the receipt rules add to the template, about. */
-export function ruleTemplateBytes(ruleRecipients: readonly (readonly string[])[], indented: boolean): number {
+function ruleTemplateBytes(ruleRecipients: readonly (readonly string[])[], indented: boolean): number {
   const { perRecipient, perRule } = TEMPLATE[indented ? 'indented' : 'unindented'];
   return ruleRecipients.reduce((sum, rule) => sum + perRule + rule.reduce((bytes, r) => bytes + Buffer.byteLength(r) + perRecipient, 0), 0);
 }
@@ -271,7 +271,7 @@ const RULES: readonly Rule[] = [
 ];
 
 /** The shortest delivery timeout that holds one attempt at `ratePerSecond` (at least Lambda's 10 s floor of usefulness). */
-export function shortestDeliveryTimeoutSeconds(ratePerSecond: number): number {
+function shortestDeliveryTimeoutSeconds(ratePerSecond: number): number {
   if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) return 10;
   return Math.max(10, Math.ceil((attemptReserveMs((1000 / ratePerSecond) * (1 + PACING_MARGIN)) + 5_000) / 1000));
 }

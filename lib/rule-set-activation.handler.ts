@@ -39,7 +39,7 @@ export interface RuleSetApi {
   activate(name: string): Promise<void>;
 }
 
-export function sesRuleSetApi(client: SESClient): RuleSetApi {
+function sesRuleSetApi(client: SESClient): RuleSetApi {
   return {
     async active() {
       const output = await client.send(new DescribeActiveReceiptRuleSetCommand({}));

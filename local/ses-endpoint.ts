@@ -337,7 +337,7 @@ const ABSOLUTE_PREFIX = /^https?:\/\/[^/?#]*/i;
  * what a client sends after mistaking a scheme-relative URL (`//host:port/`) for a path, and
  * the WHATWG URL parser reads it as one: it is refused too, rather than served by accident.
  */
-export function requestQuery(target: string): string | undefined {
+function requestQuery(target: string): string | undefined {
   let rest = target;
   const absolute = ABSOLUTE_PREFIX.exec(target);
   if (absolute) {

@@ -28,8 +28,6 @@ export const LedgerState = {
 } as const;
 export type LedgerState = (typeof LedgerState)[keyof typeof LedgerState];
 
-export const FINAL_STATES: ReadonlySet<LedgerState> = new Set([LedgerState.Sent, LedgerState.Rejected, LedgerState.Expired, LedgerState.Unknown]);
-
 export interface BounceRecord {
   readonly messageId: string;
   /** Canonical (core/recipient.ts). */

@@ -48,7 +48,7 @@ export function parseRuleRecipient(raw: string): RuleRecipient {
 }
 
 /** A rule recipient in the one form a receipt rule lists it: `user@domain`, `domain` or `.domain`. */
-export function formatRuleRecipient(recipient: RuleRecipient): string {
+function formatRuleRecipient(recipient: RuleRecipient): string {
   switch (recipient.kind) {
     case 'address':
       return `${recipient.base}@${recipient.domain}`;
@@ -141,7 +141,7 @@ export interface AcceptSet {
   readonly takesAll: (recipient: RuleRecipient) => boolean;
 }
 
-export function toRuleRecipient(pattern: AcceptPattern): RuleRecipient {
+function toRuleRecipient(pattern: AcceptPattern): RuleRecipient {
   return pattern.kind === 'address' ? { kind: 'address', base: pattern.base, domain: pattern.domain } : pattern;
 }
 
