@@ -4,7 +4,7 @@
 // client saw a failure?" is exactly what at-most-once delivery depends on.
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listen } from './upstreams.js';
 
 export type FaultProtocol = 'dynamodb' | 'sqs' | 'ses';
 
@@ -89,7 +89,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const now = options.now ?? Date.now;
   let chooser: FaultChooser = options.fault ?? (() => 'pass');
   const log: FaultLogEntry[] = [];
-  const clientSockets = new Set<Socket>();
   const pending = new Set<Promise<unknown>>();
   // Our own agent, so close() can destroy the upstream sockets too.
   const agent = new Agent({ keepAlive: true });
@@ -126,7 +125,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         socket.destroy();
         return;
       case 'hang':
-        return; // the socket stays in clientSockets until close()
+        return; // the socket stays open until close()
       case 'error500':
       case 'throttle': {
         const error = syntheticError(options.protocol, fault);
@@ -185,20 +184,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const server: Server = createServer((incoming, response) => {
     handle(incoming, response).catch(() => incoming.socket.destroy());
   });
-  server.on('connection', (socket) => {
-    clientSockets.add(socket);
-    socket.once('close', () => clientSockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const listening = await listen(server);
 
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: listening.url,
     log,
     setFault: (next) => {
       chooser = next;
@@ -206,13 +195,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     settled: async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        closed = true;
-        server.close(() => resolve());
-        for (const socket of clientSockets) socket.destroy();
-        agent.destroy();
-      }),
+    close: () => {
+      closed = true;
+      agent.destroy();
+      return listening.close();
+    },
   };
 }
 

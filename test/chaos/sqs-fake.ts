@@ -9,7 +9,7 @@
 // request, so a test moves a manual clock instead of sleeping.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listen } from './upstreams.js';
 
 export const ACCOUNT_ID = '000000000000';
 export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
@@ -235,7 +235,6 @@ export async function startSqsFake(options: SqsFakeOptions = {}): Promise<SqsFak
   const queues = new Map<string, Queue>();
   const receipts = new Map<string, Receipt>();
   const requests: FakeRequest[] = [];
-  const sockets = new Set<Socket>();
   let baseUrl = '';
 
   const queueUrl = (name: string): string => `${baseUrl}/${ACCOUNT_ID}/${name}`;
@@ -571,18 +570,8 @@ export async function startSqsFake(options: SqsFakeOptions = {}): Promise<SqsFak
       response.end(json);
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listen(server);
+  baseUrl = listening.url;
   for (const [name, queueOptions] of Object.entries(options.queues ?? {})) createQueue(name, queueOptions);
 
   return {
@@ -599,11 +588,7 @@ export async function startSqsFake(options: SqsFakeOptions = {}): Promise<SqsFak
       return queue;
     },
     now,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    close: () => listening.close(),
   };
 }
 

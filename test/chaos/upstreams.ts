@@ -46,7 +46,8 @@ export async function startSesStub(): Promise<SesStub> {
   return { ...(await listen(server)), calls };
 }
 
-async function listen(server: Server): Promise<Upstream> {
+/** Listens on a free loopback port; close() stops it and cuts every connection still open (a stalled one too). */
+export async function listen(server: Server): Promise<Upstream> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
