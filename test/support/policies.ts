@@ -24,15 +24,20 @@ export function policyWith(body: string, files: Record<string, string> = {}): Co
   return policy(`version: 1\n${BOUNCE_BLOCK}\n${body}`, files);
 }
 
-/** The issues an invalid policy reports, as `path: message` lines. */
-export function policyIssues(yaml: string, files: Record<string, string> = {}): string[] {
+/** The issues `load` reports for an invalid policy, as `path: message` lines; an error if it loads. */
+export function issuesOf(load: () => unknown): string[] {
   try {
-    policy(yaml, files);
+    load();
   } catch (error) {
     if (error instanceof PolicyError) return error.issues.map((issue: PolicyIssue) => `${issue.path}: ${issue.message}`);
     throw error;
   }
   throw new Error('expected the policy to be invalid');
+}
+
+/** The issues an invalid policy reports, as `path: message` lines. */
+export function policyIssues(yaml: string, files: Record<string, string> = {}): string[] {
+  return issuesOf(() => policy(yaml, files));
 }
 
 export function issuesWith(body: string, files: Record<string, string> = {}): string[] {

@@ -8,7 +8,7 @@ import { PolicyError } from '../../lambda/core/errors.js';
 import { FileLimitError, MAX_FILE_BYTES, readTextFileBounded } from '../../lambda/app/bounded-file.js';
 import { MAX_NESTING_DEPTH } from '../../lambda/core/policy-structure.js';
 import { MAX_EXTENSION_FIELDS } from '../../lambda/core/policy-schema.js';
-import { BOUNCE_BLOCK, issuesWith, policy, policyIssues, policyWith } from '../support/policies.js';
+import { BOUNCE_BLOCK, issuesOf, issuesWith, policy, policyIssues, policyWith } from '../support/policies.js';
 
 describe('policy loading', () => {
   it('loads the example policy with its staff list file', () => {
@@ -196,13 +196,7 @@ function jsonPolicy(members: string): string {
 
 /** The issues of an invalid JSON policy text, as `path: message` lines. */
 function jsonIssues(text: string): string[] {
-  try {
-    parsePolicy(text, { fileName: 'policy.json', format: 'json' });
-  } catch (error) {
-    if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-    throw error;
-  }
-  throw new Error('expected the policy to be invalid');
+  return issuesOf(() => parsePolicy(text, { fileName: 'policy.json', format: 'json' }));
 }
 
 /** A YAML policy with `version: 1` and then `body` (which gives its own bounce block). */
@@ -335,15 +329,7 @@ describe(`the loader refuses nesting deeper than ${MAX_NESTING_DEPTH} levels, fa
   });
 
   it('the parsed value is checked again, whatever parser made it: depth, reserved keys, a stack overflow', () => {
-    const withParser = (parseYaml: (text: string) => unknown): string[] => {
-      try {
-        parsePolicyWith('', { fileName: 'custom.yaml', parseYaml });
-      } catch (error) {
-        if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-        throw error;
-      }
-      throw new Error('expected the policy to be invalid');
-    };
+    const withParser = (parseYaml: (text: string) => unknown): string[] => issuesOf(() => parsePolicyWith('', { fileName: 'custom.yaml', parseYaml }));
     let deep: unknown = 'x';
     for (let level = 0; level < 100_000; level++) deep = [deep];
     expect(withParser(() => ({ version: 1, rules: deep }))).toEqual([`rules${zeros(31)}: ${DEEP}`]);
@@ -372,15 +358,7 @@ describe(`list files: regular files of at most ${MAX_FILE_BYTES / 1024 / 1024} M
     writeFileSync(path, `version: 1\n${BOUNCE_BLOCK}\nlists:\n  staff: { file: ${JSON.stringify(file)} }\nrules: []\n`);
     return path;
   };
-  const fileIssues = (path: string): string[] => {
-    try {
-      loadPolicyFile(path);
-    } catch (error) {
-      if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-      throw error;
-    }
-    throw new Error('expected the policy to be invalid');
-  };
+  const fileIssues = (path: string): string[] => issuesOf(() => loadPolicyFile(path));
 
   it('refuses /dev/zero at once instead of reading it forever', () => {
     const { issues, ms } = timed(() => fileIssues(listPolicy('zero.yaml', '/dev/zero')));
