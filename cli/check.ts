@@ -1,7 +1,7 @@
 import { formatIssue, PolicyError, type CompiledPolicy } from '../lambda/core/index.js';
 import { loadPolicyFile } from '../lambda/app/policy-loader.js';
 import { unreachableRecipientPatterns } from '../lambda/core/reach.js';
-import { SES_RECEIVING_QUOTAS, type AcceptSet } from '../lambda/core/ses-recipients.js';
+import { acceptRuleRecipients, SES_RECEIVING_QUOTAS, type AcceptSet } from '../lambda/core/ses-recipients.js';
 import { ExitCode, type CliIo } from './io.js';
 
 /**
@@ -22,7 +22,8 @@ export function runCheck(file: string, io: CliIo, recipients?: readonly string[]
     }
     if (recipients !== undefined) io.stderr('warning: --recipients is ignored: with accept, the receipt rules list what accept compiles to');
   }
-  const ruleRecipients = policy.accept?.ruleRecipients ?? recipients;
+  // What the receipt rules would list, as the construct makes them (in dry-run, accept's domains).
+  const ruleRecipients = policy.accept !== undefined ? acceptRuleRecipients(policy.accept, policy.mode === 'dry-run') : recipients;
   if (ruleRecipients === undefined) return ExitCode.Ok;
   const why = policy.accept ? 'accept takes no such address' : `no receipt rule recipient (${ruleRecipients.join(', ')}) lets SES pass such an address to the function`;
   for (const { path, pattern } of unreachableRecipientPatterns(policy.document, ruleRecipients)) io.stderr(`warning: ${path}: ${pattern} can never match: ${why}`);

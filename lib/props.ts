@@ -4,7 +4,7 @@ import type * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { PACING_MARGIN } from '../lambda/app/pacer.js';
 import { attemptReserveMs } from '../lambda/app/time-budget.js';
-import { SES_NAME, SES_RECEIVING_QUOTAS, splitIntoRules, type AcceptSet } from '../lambda/core/ses-recipients.js';
+import { acceptRuleRecipients, SES_NAME, SES_RECEIVING_QUOTAS, splitIntoRules, type AcceptSet } from '../lambda/core/ses-recipients.js';
 import { SesBouncerConfigError } from './errors.js';
 
 export interface SesBouncerProps {
@@ -283,7 +283,7 @@ export function validateProps(props: SesBouncerProps, context: ValidationContext
   const { accept } = context;
   const settings: Settings = {
     recipients,
-    ruleRecipients: accept !== undefined ? splitIntoRules(context.dryRun ? accept.dryRunRecipients : accept.ruleRecipients) : [recipients],
+    ruleRecipients: accept !== undefined ? splitIntoRules(acceptRuleRecipients(accept, context.dryRun === true)) : [recipients],
     actions: Array.isArray(props.actions) ? [...(props.actions as readonly ses.IReceiptRuleAction[])] : [],
     ruleSetName: props.ruleSetName ?? 'ses-bouncer',
     ruleName: props.ruleName ?? 'ses-bouncer',

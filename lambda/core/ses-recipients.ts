@@ -204,6 +204,11 @@ function domainProblem(domain: string): string | undefined {
 
 const LIST_REFERENCE = /^@list:[A-Za-z0-9_.-]+$/;
 
+/** What the receipt rules list for `accept`: what it compiles to, or in dry-run only its domains (SES then refuses nothing). */
+export function acceptRuleRecipients(accept: AcceptSet, dryRun: boolean): readonly string[] {
+  return dryRun ? accept.dryRunRecipients : accept.ruleRecipients;
+}
+
 /**
  * Why an `accept` entry is not something a receipt rule can list, or undefined when it is one
  * (a list reference is checked entry by entry once the lists are read).

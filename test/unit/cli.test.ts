@@ -91,6 +91,13 @@ describe('ses-bouncer check with accept', () => {
     expect(result.stdout[2]).toBe('accept in dry-run: the receipt rules list its domains (example.com, .lab.example.org), so SES refuses nothing until mode: enforce');
   });
 
+  it("in dry-run, warns only about what rules listing accept's domains would not pass, as synth does", async () => {
+    const policy = acceptPolicy('dry-reach.yaml', 'mode: dry-run\naccept: ["a@example.com"]\nrules:\n  - { when: { recipient: "b@example.com" }, then: drop }\n  - { when: { recipient: "c@example.net" }, then: drop }\n');
+    const result = await run('check', policy);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toEqual(['warning: rules[1].when.recipient: c@example.net can never match: accept takes no such address']);
+  });
+
   it('warns about rules about addresses accept refuses, and that --recipients is ignored', async () => {
     const policy = acceptPolicy('reach.yaml', 'accept: ["a@example.com"]\nrules:\n  - { when: { recipient: "b@example.com" }, then: drop }\n');
     const result = await run('check', '--recipients', 'example.com', policy);
