@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
+import { AssetHashType, Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -80,7 +80,8 @@ function handlerCode(scope: Construct, bundleDir: string, files: Readonly<Record
   const stage = Stage.of(scope);
   if (stage === undefined) throw new Error('BundledFunction: must be inside a CDK App or Stage (its cloud assembly holds the staged asset)');
   const stagingRoot = join(stage.outdir, STAGING_DIR);
-  const staged = join(stagingRoot, hash.digest('hex'));
+  const digest = hash.digest('hex');
+  const staged = join(stagingRoot, digest);
   if (!existsSync(staged)) {
     mkdirSync(stagingRoot, { recursive: true, mode: 0o755 });
     // Written aside and renamed into place: a concurrent synth into the same assembly sees all or nothing.
@@ -95,5 +96,6 @@ function handlerCode(scope: Construct, bundleDir: string, files: Readonly<Record
       if (!existsSync(staged)) throw error;
     }
   }
-  return lambda.Code.fromAsset(staged);
+  // The content is hashed already: CDK need not read it all again to fingerprint it.
+  return lambda.Code.fromAsset(staged, { assetHashType: AssetHashType.CUSTOM, assetHash: digest });
 }
