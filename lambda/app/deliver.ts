@@ -82,14 +82,30 @@ type JobResult =
    */
   | 'hand-back-alone';
 
+/**
+ * A job's outcomes that its outcome writes could not record. They leave with the job once, in one
+ * copy: two copies carrying different notes would come back one after the other, and the first
+ * would take the recipients the second says were sent for abandoned mid-send (UNKNOWN).
+ */
+interface Unrecorded {
+  readonly job: BounceJob;
+  /** The SQS message the job came in. */
+  readonly messageId: string;
+  readonly writes: Promise<void>[];
+  /** What no carry has taken yet: the job's own flow takes it when it carries, the end of the batch what is left. */
+  readonly notes: AttemptNote[];
+}
+
 interface Run {
   readonly deps: DeliverDeps;
   readonly notes: PendingNotes;
   readonly now: () => Date;
   /** Epoch ms when this invocation ends. */
   readonly end: number;
-  /** Outcome writes running behind the next sends, by the SQS message they belong to. */
+  /** Outcome writes running behind the next sends. */
   readonly recording: Promise<void>[];
+  /** Per job: its outcome writes still running, and the outcomes they could not record. */
+  readonly unrecorded: Map<string, Unrecorded>;
   /** The attempts this invocation made: their SENDING records have an answer being recorded. */
   readonly attempts: Set<string>;
   readonly failed: Set<string>;
@@ -110,6 +126,7 @@ export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeM
     now: clock,
     end: Date.now() + (remainingTimeMs?.() ?? DELIVERY_DEFAULT_BUDGET_MS),
     recording: [],
+    unrecorded: new Map(),
     attempts: new Set(),
     failed: new Set(),
   };
@@ -120,6 +137,9 @@ export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeM
     if (result !== 'done') run.failed.add(record.messageId);
   }
   await Promise.all(run.recording);
+  for (const { job, messageId, notes } of run.unrecorded.values()) {
+    if (notes.length > 0 && (await carry(job, notes, run)) === 'hand-back') run.failed.add(messageId);
+  }
   if (run.failed.size > 0) deps.metrics.count(MetricName.Retried, run.failed.size);
   return { batchItemFailures: event.Records.filter((record) => run.failed.has(record.messageId)).map((record) => ({ itemIdentifier: record.messageId })) };
 }
@@ -176,7 +196,7 @@ async function attempt(job: BounceJob, group: readonly string[], record: SQSReco
     // Some claims may have been written, or may still be: the job comes back carrying a note
     // that gives back whatever this attempt holds by then.
     logLedgerTrouble(job, error, run);
-    return carried(await carry(job, [notSent(attempt, recipients, false)], run));
+    return carried(await carryJob(job, [notSent(attempt, recipients, false)], run));
   }
   const won = recipients.filter((recipient) => claims.get(recipient)?.won);
   const uncertain = recipients.filter((recipient) => claims.get(recipient)?.uncertain === true);
@@ -195,24 +215,48 @@ async function attempt(job: BounceJob, group: readonly string[], record: SQSReco
       const attempts = await release(job, attempt, won, !outcome.throttled, run, notes);
       if (attempts >= maxAttempts(deps)) {
         await lookAtHeld(job, claims, run);
-        // Parked whole: its other groups go with it ('carried' ends the job here).
-        const parked = await deadLetter(JSON.stringify({ ...job, ...(notes.length > 0 && { notes }) }), `${attempts} attempts failed: ${outcome.error}`, run);
+        // Parked whole, with every note of the job: its other groups go with it ('carried' ends the job here).
+        const all = [...(await takeUnrecorded(job, run)), ...notes];
+        const parked = await deadLetter(JSON.stringify({ ...job, ...(all.length > 0 && { notes: all }) }), `${attempts} attempts failed: ${outcome.error}`, run);
         // Not parked: its notes (recipients never sent) must not go with this attempt, or a later one would take them for doubtful.
-        return carried(parked === 'hand-back-alone' && notes.length > 0 ? await carry(job, notes, run) : parked);
+        return carried(parked === 'hand-back-alone' && all.length > 0 ? await carry(job, all, run) : parked);
       }
     } else {
       count(outcome, won.length, job, deps);
       // Recorded behind the next sends; if it cannot be recorded, the job comes back with it.
-      run.recording.push(
-        settleOrCarry(job, attempt.id, won, settled(outcome), run).then((result) => {
-          if (result === 'hand-back') run.failed.add(record.messageId);
-        }),
-      );
+      const unrecorded = unrecordedOf(job, record, run);
+      const write = settle(job, attempt.id, won, settled(outcome), run).then((note) => {
+        if (note !== undefined) unrecorded.notes.push(note);
+      });
+      unrecorded.writes.push(write);
+      run.recording.push(write);
     }
   }
   busy = (await lookAtHeld(job, claims, run)) || busy;
-  if (notes.length > 0) return carried(await carry(job, notes, run));
+  if (notes.length > 0) return carried(await carryJob(job, notes, run));
   return busy ? 'hand-back' : 'done';
+}
+
+function unrecordedOf(job: BounceJob, record: SQSRecord, run: Run): Unrecorded {
+  let unrecorded = run.unrecorded.get(job.jobId);
+  if (unrecorded === undefined) {
+    unrecorded = { job, messageId: record.messageId, writes: [], notes: [] };
+    run.unrecorded.set(job.jobId, unrecorded);
+  }
+  return unrecorded;
+}
+
+/** Carries the job with `notes` and, once its outcome writes are done, whatever they could not record: one copy. */
+async function carryJob(job: BounceJob, notes: readonly AttemptNote[], run: Run): Promise<JobResult> {
+  return carry(job, [...(await takeUnrecorded(job, run)), ...notes], run);
+}
+
+/** Waits for the job's outcome writes so far and takes what they could not record, for the job's own flow to carry. */
+async function takeUnrecorded(job: BounceJob, run: Run): Promise<AttemptNote[]> {
+  const unrecorded = run.unrecorded.get(job.jobId);
+  if (unrecorded === undefined) return [];
+  await Promise.all(unrecorded.writes);
+  return unrecorded.notes.splice(0);
 }
 
 /** 'done' from carry (or a dead letter) means another message now stands for the job: this one ends here. */
@@ -316,19 +360,17 @@ function count(outcome: Exclude<SendOutcome, { kind: 'retryable' }>, recipients:
   }
 }
 
-/** Records an attempt's outcome; if the ledger cannot take it, the job comes back carrying it. */
-async function settleOrCarry(job: BounceJob, attemptId: string, recipients: readonly string[], outcome: SettledOutcome, run: Run): Promise<JobResult> {
+/** Records an attempt's outcome; if the ledger cannot take it, gives it as the note the job is to carry. */
+async function settle(job: BounceJob, attemptId: string, recipients: readonly string[], outcome: SettledOutcome, run: Run): Promise<AttemptNote | undefined> {
   try {
     const conflicted = await twice(() => run.deps.ledger.settle(job.messageId, recipients, attemptId, outcome, run.now()));
     if (conflicted.length > 0) run.deps.logger.warn('ledger records changed under this attempt', { messageId: job.messageId, attemptId, conflicted });
-    return 'done';
+    return undefined;
   } catch (error) {
     logLedgerTrouble(job, error, run);
-    const note: AttemptNote =
-      outcome.state === LedgerState.Sent
-        ? { attemptId, recipients: [...recipients], outcome: NotedOutcome.Sent, bounceMessageId: outcome.bounceMessageId }
-        : { attemptId, recipients: [...recipients], outcome: outcome.state === LedgerState.Rejected ? NotedOutcome.Rejected : NotedOutcome.Unknown, error: outcome.error };
-    return carry(job, [note], run);
+    return outcome.state === LedgerState.Sent
+      ? { attemptId, recipients: [...recipients], outcome: NotedOutcome.Sent, bounceMessageId: outcome.bounceMessageId }
+      : { attemptId, recipients: [...recipients], outcome: outcome.state === LedgerState.Rejected ? NotedOutcome.Rejected : NotedOutcome.Unknown, error: outcome.error };
   }
 }
 

@@ -478,6 +478,58 @@ describe('faults found by review', () => {
     expect(pipeline.metrics.get('Unknown')).toBe(0);
   });
 
+  it("a job's outcomes that could not be recorded leave in one copy with its other notes: the recipient sent is never taken for abandoned (UNKNOWN)", async () => {
+    const event = recentEvent({ recipients: ['ghost1@example.com', 'ghost2@example.com'] });
+    await receive(event, pipeline.receiptDeps());
+    const queued = pipeline.queue.sent.length;
+    // ghost2's claim lands after its client gave up (a not-sent note); ghost1 is sent, and its outcome write fails twice (a sent note).
+    let late = false;
+    let settleFailures = 0;
+    const isSettle = (command: { constructor: { name: string }; input: Record<string, unknown> }) =>
+      command.constructor.name === 'UpdateItemCommand' && String(command.input['ConditionExpression']).startsWith('attempt = :attempt') && String(command.input['UpdateExpression']).includes('#state = :to');
+    const client = faultyClient((command) =>
+      isClaim(command) && JSON.stringify(command.input['Key']).includes('ghost2') && !late && (late = true) ? 'late' : isSettle(command) && settleFailures++ < 2 ? 'fail' : 'pass',
+    );
+    const batch = pipeline.queue.receive();
+    pipeline.queue.acknowledge(batch, await deliver({ Records: batch }, pipeline.deliverDeps({ ledger: new DynamoDbLedger(client, pipeline.tableName), maxSendsPerAttempt: 1 }), () => 60_000));
+    expect(settleFailures).toBeGreaterThanOrEqual(2);
+    const copies = pipeline.queue.sent.slice(queued);
+    expect(copies.map((copy) => (copy.notes ?? []).map((note) => note.outcome).sort())).toEqual([['not-sent', 'sent']]);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the late claim lands
+    // The copy comes back to another container, after the attempt's window.
+    await pipeline.drain(pipeline.deliverDeps({ notes: new PendingNotes(), clock: () => new Date(Date.now() + 6 * 60_000) }));
+    const states = await pipeline.ledger.get(messageIdOf(event), ['ghost1@example.com', 'ghost2@example.com']);
+    expect([...states.values()].map((record) => record.state)).toEqual([LedgerState.Sent, LedgerState.Sent]);
+    expect(pipeline.metrics.get('Unknown')).toBe(0);
+  });
+
+  it('a job sent in several calls whose outcome writes fail once DynamoDB is down leaves in one copy: no recipient of it becomes UNKNOWN', async () => {
+    const recipients = Array.from({ length: 60 }, (_, i) => `r${i}@example.com`);
+    const event = recentEvent({ recipients });
+    await receive(event, pipeline.receiptDeps());
+    const queued = pipeline.queue.sent.length;
+    let down = false;
+    const real = pipeline.client;
+    // After the first call is sent, every DynamoDB request times out (slowly).
+    const client = {
+      send: (command: never, options: never) =>
+        down ? new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), 300)) : real.send(command, options),
+    } as unknown as DynamoDBClient;
+    const sender = pipeline.deliverDeps().sender;
+    const batch = pipeline.queue.receive();
+    const response = await deliver(
+      { Records: batch },
+      pipeline.deliverDeps({ ledger: new DynamoDbLedger(client, pipeline.tableName), sender: { send: async (input) => { const outcome = await sender.send(input); down = true; return outcome; } } }),
+      () => 60_000,
+    );
+    pipeline.queue.acknowledge(batch, response);
+    expect(pipeline.queue.sent.slice(queued)).toHaveLength(1);
+    await pipeline.drain(pipeline.deliverDeps({ notes: new PendingNotes(), clock: () => new Date(Date.now() + 6 * 60_000) }));
+    const states = await pipeline.ledger.get(messageIdOf(event), recipients);
+    expect([...states.values()].filter((record) => record.state !== LedgerState.Sent)).toEqual([]);
+    expect(pipeline.metrics.get('Unknown')).toBe(0);
+  });
+
   it('a job that cannot go on and cannot be parked goes back alone: the jobs after it in the batch are sent, not taken to the redrive with it', async () => {
     for (const [poison, deadLetters] of [['poison-1', undefined], ['poison-2', { deadLetter: () => Promise.reject(new Error('SQS 500')) }]] as const) {
       // An unreadable job first in the one FIFO group, then a good one.
