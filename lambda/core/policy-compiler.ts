@@ -13,7 +13,7 @@ import {
   type RuleInput,
 } from './policy-schema.js';
 import { maxPolicyValues, PolicySyntaxError, scanStructure, STACK_OVERFLOW_MESSAGE } from './policy-structure.js';
-import { compileRegex, regexProblem, regexSources, type RegexEngine } from './regex.js';
+import { compileRegex, compilingOnce, regexProblem, regexSources, type RegexEngine } from './regex.js';
 import { compileAccept, expressibleProblem, SES_RECEIVING_QUOTAS, type AcceptPattern, type AcceptSet } from './ses-recipients.js';
 import { parseStrictJson } from './strict-json.js';
 import type { ExtensionField } from './send-bounce.js';
@@ -143,7 +143,9 @@ export interface ParsedPolicy {
   readonly issues: readonly PolicyIssue[];
 }
 
-function compileRawPolicy({ raw, issues: textIssues }: ParsedPolicy, options: ParsePolicyOptions): CompiledPolicy {
+function compileRawPolicy({ raw, issues: textIssues }: ParsedPolicy, given: ParsePolicyOptions): CompiledPolicy {
+  // Each regular expression is compiled once, by its check; the compiler takes the result.
+  const options = given.regex === undefined ? given : { ...given, regex: compilingOnce(given.regex) };
   const issues = [...textIssues];
   const parsed = PolicyDocument.safeParse(raw, { reportInput: true });
   if (!parsed.success) issues.push(...zodIssues(parsed.error));

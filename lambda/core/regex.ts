@@ -20,6 +20,18 @@ export function compileRegex(engine: RegexEngine, source: string): SafeRegex {
   return { source, test: (value) => re.test(value) };
 }
 
+/** The engine, compiling each source once: a policy's checks and its compiler then share the work. */
+export function compilingOnce(engine: RegexEngine): RegexEngine {
+  const compiled = new Map<string, ReturnType<RegexEngine['compile']>>();
+  return {
+    compile(source) {
+      let re = compiled.get(source);
+      if (re === undefined) compiled.set(source, (re = engine.compile(source)));
+      return re;
+    },
+  };
+}
+
 /** undefined when valid, else the reason the engine gives. */
 export function regexProblem(engine: RegexEngine, source: string): string | undefined {
   try {

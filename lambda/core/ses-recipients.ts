@@ -152,18 +152,20 @@ function toRuleRecipient(pattern: AcceptPattern): RuleRecipient {
  */
 export function compileAccept(patterns: readonly AcceptPattern[]): AcceptSet {
   const ruleRecipients = compileRuleRecipients(patterns.map(toRuleRecipient));
-  const matcher = new SesRecipientMatcher(ruleRecipients.map(parseRuleRecipient));
-  const domainsOf = ruleRecipients.map(parseRuleRecipient).map((r): RuleRecipient => (r.kind === 'address' ? { kind: 'domain', domain: r.domain } : r));
-  const count = (test: (text: string) => boolean) => ruleRecipients.filter(test).length;
+  const parsed = ruleRecipients.map(parseRuleRecipient);
+  const matcher = new SesRecipientMatcher(parsed);
+  // What only synth and the CLI read is made when read: a cold start of the receipt function needs the matcher alone.
+  let counts: AcceptSet['counts'] | undefined;
+  let dryRunRecipients: readonly string[] | undefined;
   return {
     ruleRecipients,
-    counts: {
-      addresses: count((text) => text.includes('@')),
-      domains: count((text) => !text.includes('@') && !text.startsWith('.')),
-      subdomains: count((text) => text.startsWith('.')),
-      redundant: patterns.length - ruleRecipients.length,
+    get counts() {
+      const count = (kind: RuleRecipient['kind']) => parsed.filter((r) => r.kind === kind).length;
+      return (counts ??= { addresses: count('address'), domains: count('domain'), subdomains: count('subdomains'), redundant: patterns.length - ruleRecipients.length });
     },
-    dryRunRecipients: compileRuleRecipients(domainsOf),
+    get dryRunRecipients() {
+      return (dryRunRecipients ??= compileRuleRecipients(parsed.map((r): RuleRecipient => (r.kind === 'address' ? { kind: 'domain', domain: r.domain } : r))));
+    },
     rulesNeeded: Math.ceil(ruleRecipients.length / SES_RECEIVING_QUOTAS.recipientsPerRule),
     accepts: (address) => matcher.accepts(address),
     takesAll: (recipient) => matcher.takesAll(recipient),

@@ -76,3 +76,13 @@ describe('the core compiles regular expressions only with the engine it is given
     expect(policy.rules[0]!.messageTest).toBeDefined();
   });
 });
+
+describe('a policy compile compiles each regular expression once', () => {
+  it('checks and compiles with one compile a source, however often the policy names it', () => {
+    const compiled: string[] = [];
+    const engine = { compile: (source: string) => (compiled.push(source), { test: () => true }) };
+    const twice = { ...withRegex, rules: [...withRegex.rules, { name: 'again', when: { any: [{ header: { 'X-Spam': '^yes$' } }] }, then: 'drop' }] };
+    parsePolicyWith(JSON.stringify(twice), { fileName: 'p.json', format: 'json', regex: engine });
+    expect(compiled).toEqual(['^yes$']);
+  });
+});
