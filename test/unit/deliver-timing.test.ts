@@ -8,6 +8,19 @@ import { attemptReserveMs, LEDGER_CALL_MS, LEDGER_RETRY_PAUSE_MS, QUEUE_CALL_MS,
 import { silentLogger } from '../support/pipeline.js';
 import { MemoryMetrics } from '../../lambda/app/telemetry.js';
 
+/** A job for `recipients`, received at `now`. */
+function jobFor(recipients: readonly string[], now: number) {
+  const at = new Date(now).toISOString();
+  return {
+    version: 2, jobId: 'J', messageId: 'm', receiptTime: at,
+    sendBounce: {
+      OriginalMessageId: 'm', BounceSender: 'mailer-daemon@example.com', Explanation: 'x',
+      MessageDsn: { ReportingMta: 'dns; mx', ArrivalDate: at },
+      BouncedRecipientInfoList: recipients.map((r) => ({ Recipient: r, BounceType: 'DoesNotExist', RecipientDsnFields: { FinalRecipient: r, Action: 'failed', RemoteMta: 'dns; mx', Status: '5.1.1', DiagnosticCode: 'smtp; 550', LastAttemptDate: at } })),
+    },
+  };
+}
+
 it('starts the first SendBounce only if it ends inside the attempt window and before the recording reserve, however slow the claim', async () => {
   let now = 1_000_000;
   const spy = jest.spyOn(Date, 'now').mockImplementation(() => now);
@@ -28,14 +41,7 @@ it('starts the first SendBounce only if it ends inside the attempt window and be
     settle: async () => [],
     release: async () => 0,
   } as unknown as Ledger;
-  const job = {
-    version: 2, jobId: 'J', messageId: 'm', receiptTime: new Date(now).toISOString(),
-    sendBounce: {
-      OriginalMessageId: 'm', BounceSender: 'mailer-daemon@example.com', Explanation: 'x',
-      MessageDsn: { ReportingMta: 'dns; mx', ArrivalDate: new Date(now).toISOString() },
-      BouncedRecipientInfoList: recipients.map((r) => ({ Recipient: r, BounceType: 'DoesNotExist', RecipientDsnFields: { FinalRecipient: r, Action: 'failed', RemoteMta: 'dns; mx', Status: '5.1.1', DiagnosticCode: 'smtp; 550', LastAttemptDate: new Date(now).toISOString() } })),
-    },
-  };
+  const job = jobFor(recipients, now);
   const end = now + attemptReserveMs(0); // just enough time for one attempt, as planned
   await deliver(
     { Records: [{ messageId: 'q1', body: JSON.stringify(job), attributes: {} } as unknown as SQSRecord] },
@@ -72,14 +78,7 @@ it('records a sent outcome before the invocation ends, however slow DynamoDB: th
     },
     release: async () => 0,
   } as unknown as Ledger;
-  const job = {
-    version: 2, jobId: 'J', messageId: 'm', receiptTime: new Date(now).toISOString(),
-    sendBounce: {
-      OriginalMessageId: 'm', BounceSender: 'mailer-daemon@example.com', Explanation: 'x',
-      MessageDsn: { ReportingMta: 'dns; mx', ArrivalDate: new Date(now).toISOString() },
-      BouncedRecipientInfoList: [{ Recipient: 'r0@example.com', BounceType: 'DoesNotExist', RecipientDsnFields: { FinalRecipient: 'r0@example.com', Action: 'failed', RemoteMta: 'dns; mx', Status: '5.1.1', DiagnosticCode: 'smtp; 550', LastAttemptDate: new Date(now).toISOString() } }],
-    },
-  };
+  const job = jobFor(['r0@example.com'], now);
   const end = now + attemptReserveMs(0); // just enough time for one attempt, as planned
   await deliver(
     { Records: [{ messageId: 'q1', body: JSON.stringify(job), attributes: {} } as unknown as SQSRecord] },
