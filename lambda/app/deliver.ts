@@ -137,9 +137,12 @@ export async function deliver(event: SQSEvent, deps: DeliverDeps, remainingTimeM
     if (result !== 'done') run.failed.add(record.messageId);
   }
   await Promise.all(run.recording);
-  for (const { job, messageId, notes } of run.unrecorded.values()) {
-    if (notes.length > 0 && (await carry(job, notes, run)) === 'hand-back') run.failed.add(messageId);
-  }
+  // What the jobs' own flows did not carry, each job once, side by side (each within the recording reserve).
+  await Promise.all(
+    [...run.unrecorded.values()].map(async ({ job, messageId, notes }) => {
+      if (notes.length > 0 && (await carry(job, notes, run)) === 'hand-back') run.failed.add(messageId);
+    }),
+  );
   if (run.failed.size > 0) deps.metrics.count(MetricName.Retried, run.failed.size);
   return { batchItemFailures: event.Records.filter((record) => run.failed.has(record.messageId)).map((record) => ({ itemIdentifier: record.messageId })) };
 }
