@@ -268,7 +268,7 @@ describe('rule set activation', () => {
   });
 
   test('its function runs each event once (no asynchronous retries) and outlasts the handler\'s worst case', () => {
-    const fn = id(bouncer.activation!.function as never);
+    const fn = id(bouncer.activation!.function);
     expect(synth.json.Resources[fn]!.Properties.Timeout * 1000).toBeGreaterThan(WORST_CASE_MS);
     synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: fn }, MaximumRetryAttempts: 0 });
   });
